@@ -1,0 +1,93 @@
+"""The one Sphinx configuration of the book, for both languages and every builder.
+
+Sphinx applies ``-D language=zh_CN`` *after* this file runs, so everything that depends on the
+language is set in the ``config-inited`` hook at the bottom (see ``_per_language``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+# -- Project ------------------------------------------------------------------------------------
+project = "Deep Learning on Yang"
+author = "Yang"
+copyright = "2026, Yang"
+language = "en"
+
+# -- Extensions ---------------------------------------------------------------------------------
+extensions = [
+    "myst_nb",  # loads myst_parser itself; listing both is an error
+    "sphinxcontrib.bibtex",
+    "sphinx_copybutton",
+    "sphinx_design",
+    "langswitch",
+]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+exclude_patterns = ["_build", "locales", "_ext", "**.ipynb_checkpoints", "jupyter_execute"]
+templates_path = ["book/_templates"]  # relative to the conf dir
+html_static_path = ["book/_static"]
+
+# -- Execution: one cache for every builder and both languages -----------------------------------
+nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
+nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+
+# -- Citations ----------------------------------------------------------------------------------
+bibtex_bibfiles = ["references.bib"]  # relative to the conf dir
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# -- Translation --------------------------------------------------------------------------------
+locale_dirs = ["locales/"]  # relative to the source dir, book/
+gettext_compact = False
+gettext_uuid = False
+gettext_location = False
+
+# -- HTML ---------------------------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = project
+html_baseurl = os.environ.get("READTHEDOCS_CANONICAL_URL", "")
+html_last_updated_fmt = None
+html_theme_options = {
+    "repository_url": "https://github.com/yang-blog/deep-learning-book",
+    "path_to_docs": "book",
+    "repository_branch": "main",
+    "use_repository_button": True,
+    "use_download_button": True,
+    "home_page_in_toc": True,
+    "show_toc_level": 2,
+}
+html_sidebars = {
+    "**": ["navbar-logo.html", "lang-switcher.html", "search-button-field.html", "sbt-sidebar-nav.html"]
+}
+
+# -- LaTeX --------------------------------------------------------------------------------------
+latex_engine = "xelatex"
+latex_use_xindy = False
+latex_documents = [("index", "yangbook.tex", project, author, "manual")]
+latex_elements = {"papersize": "a4paper", "pointsize": "10pt"}
+
+# -- Per-language settings ----------------------------------------------------------------------
+TITLES = {"en": "Deep Learning on Yang", "zh_CN": "Yang 的深度学习"}
+AUTHORS = {"en": "Yang", "zh_CN": "Yang"}
+
+
+def _per_language(app, config):
+    lang = config.language or "en"
+    if lang not in TITLES:
+        raise ValueError(f"conf.py: unknown language {lang!r}; the book has {sorted(TITLES)}")
+    config.project = TITLES[lang]
+    config.html_title = TITLES[lang]
+    config.latex_documents = [("index", "yangbook.tex", TITLES[lang], AUTHORS[lang], "manual")]
+
+
+def setup(app):
+    app.connect("config-inited", _per_language, priority=400)
