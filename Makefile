@@ -10,7 +10,9 @@ PIP_EXTRA   ?=
 SRC   := book
 BUILD := _build
 ZH    := zh_CN
-STAMP := $(VENV)/.installed
+# The stamp names a hash of the pins, so a change of requirements.txt or pyproject.toml reinstalls.
+REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(REQ_HASH)
 # The chapters import yangbook from this tree's code/ (ahead of any installed copy).
 export PYTHONPATH := $(CURDIR)/code$(if $(PYTHONPATH),:$(PYTHONPATH))
 
@@ -26,10 +28,11 @@ help:
 	@echo "other targets: html-en html-zh code po pdf pdf-en pdf-zh bench clean clean-cache"
 
 # --- the environment: created once, refreshed when the pins change -----------------------------
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP):
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_EXTRA) -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-*
 	touch $@
 
 venv: $(STAMP)
@@ -70,7 +73,7 @@ test: html
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
-	$(PY) -m yangbook.bench
+	$(PY) bench/run.py
 
 # --- cleaning -----------------------------------------------------------------------------------
 clean:  # keeps $(BUILD)/.jupyter_cache, so nothing re-executes
