@@ -1,0 +1,153 @@
+"""The Chinese edition: complete catalogues, Chinese pages, and a switcher between the languages."""
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import polib
+import pytest
+from sphinx.errors import ConfigError
+
+from conftest import BOOK, HTML, ROOT
+
+import langswitch
+import tangle
+
+LOCALE = BOOK / "locales" / "zh_CN" / "LC_MESSAGES"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ROLE = re.compile(r"\{[a-z:-]+\}`[^`]*`")
+MATH = re.compile(r"\$[^$]+\$")
+
+
+def catalogues() -> list[Path]:
+    return sorted(LOCALE.rglob("*.po"))
+
+
+def test_one_catalogue_per_page():
+    have = {p.relative_to(LOCALE).with_suffix("").as_posix() for p in catalogues()}
+    want = {p.relative_to(BOOK.resolve()).with_suffix("").as_posix() for p in tangle.pages_in_order(BOOK)}
+    assert want <= have, f"pages without a catalogue (run `make po`): {sorted(want - have)}"
+    assert not have - want, f"catalogues of pages that no longer exist: {sorted(have - want)}"
+
+
+@pytest.mark.parametrize("po_path", catalogues(), ids=lambda p: p.relative_to(LOCALE).as_posix())
+def test_catalogue_is_complete(po_path):
+    po = polib.pofile(str(po_path))
+    assert len(po) > 0
+    untranslated = [e.msgid[:70] for e in po.untranslated_entries()]
+    fuzzy = [e.msgid[:70] for e in po.fuzzy_entries()]
+    obsolete = [e.msgid[:70] for e in po.obsolete_entries()]
+    assert not untranslated, f"untranslated: {untranslated}"
+    assert not fuzzy, f"fuzzy (check the translation, then drop the flag): {fuzzy}"
+    assert not obsolete, f"obsolete entries (delete them): {obsolete}"
+    for e in po.translated_entries():
+        # roles (citations, references) and inline math must survive translation unchanged
+        assert sorted(ROLE.findall(e.msgid)) == sorted(ROLE.findall(e.msgstr)), f"roles changed in: {e.msgid[:70]}"
+        assert sorted(MATH.findall(e.msgid)) == sorted(MATH.findall(e.msgstr)), f"math changed in: {e.msgid[:70]}"
+        if e.msgstr == e.msgid and ROLE.search(e.msgid):
+            continue  # a cited work's own (English) title
+        if CJK.search(e.msgid) is None and len(e.msgid.split()) > 6 and "\\" not in e.msgid:
+            assert CJK.search(e.msgstr), f"an English sentence left in English: {e.msgid[:70]}"
+
+
+class _Text(HTMLParser):
+    """Collects the <title>, the <h1> and the article's text of a built page."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.title, self.h1, self.body = [], "", "", []
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append((tag, dict(attrs).get("class", "")))
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        tags = [t for t, _ in self.stack]
+        if "title" in tags:
+            self.title += data
+        if "h1" in tags:
+            self.h1 += data
+        if "article" in tags and not {"pre", "script", "style"} & set(tags):
+            self.body.append(data)
+
+
+def _parse(path: Path) -> _Text:
+    p = _Text()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def _content_pages(lang: str) -> list[Path]:
+    return [HTML / lang / p.relative_to(BOOK.resolve()).with_suffix(".html") for p in tangle.pages_in_order(BOOK)]
+
+
+def test_zh_pages_are_in_chinese(html_dir):
+    for page in _content_pages("zh_CN"):
+        text = _parse(page)
+        assert CJK.search(text.title), f"{page.name}: <title> has no Chinese: {text.title!r}"
+        assert CJK.search(text.h1), f"{page.name}: heading has no Chinese: {text.h1!r}"
+        body = "".join(text.body)
+        assert len(CJK.findall(body)) > 20, f"{page.name}: body has almost no Chinese"
+    html = (html_dir / "zh_CN" / "index.html").read_text(encoding="utf-8")
+    assert 'lang="zh-CN"' in html and "搜索" in html  # the theme's chrome is translated too
+
+
+def test_en_pages_are_in_english(html_dir):
+    for page in _content_pages("en"):
+        text = _parse(page)
+        body = "".join(text.body)
+        assert not CJK.search(text.h1)
+        assert len(CJK.findall(body)) < 10, f"{page.name}: Chinese in the English edition"
+
+
+def test_translations_reach_the_pages(html_dir):
+    """A translation that Sphinx cannot apply is dropped silently; find English left on zh pages."""
+    for po_path in catalogues():
+        page = html_dir / "zh_CN" / po_path.relative_to(LOCALE).with_suffix(".html")
+        text = _parse(page)
+        shown = " ".join(" ".join(text.body).split())
+        for e in polib.pofile(str(po_path)).translated_entries():
+            plain = e.msgid
+            if e.msgstr == plain or re.search(r"[`$*\[\]{}\\]", plain):
+                continue  # markup is rendered differently; compare plain text only
+            assert plain not in shown, f"{page.name}: shows the English {plain!r} (translation not applied)"
+
+
+def test_zh_search_index_has_chinese_terms(html_dir):
+    text = (html_dir / "zh_CN" / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1: text.rindex(")")])
+    terms = [t for t in index["terms"] if CJK.search(t)]
+    assert len(terms) > 50, f"{len(terms)} Chinese terms in the search index (is jieba installed?)"
+
+
+def test_language_switcher_on_every_page(html_dir):
+    for lang, other in (("en", "zh_CN"), ("zh_CN", "en")):
+        for page in (html_dir / lang).rglob("*.html"):
+            if page.relative_to(html_dir / lang).parts[0].startswith("_"):
+                continue  # theme assets, not pages
+            html = page.read_text(encoding="utf-8")
+            m = re.search(r'<a class="yang-lang" href="([^"]+)" hreflang="([^"]+)"', html)
+            assert m, f"{lang}/{page.relative_to(html_dir / lang)}: no language switcher"
+            assert m.group(2) == other.replace("_", "-")
+            target = (page.parent / m.group(1)).resolve()
+            assert target == (html_dir / other / page.relative_to(html_dir / lang)).resolve()
+            assert target.exists(), f"{page}: switcher leads to a missing page {target}"
+
+
+def test_switcher_urls_on_read_the_docs():
+    config = SimpleNamespace(
+        langswitch_base_urls={}, langswitch_languages={"en": "English", "zh_CN": "简体中文"},
+        language="zh_CN", html_baseurl="https://yang.readthedocs.io/zh-cn/latest/")
+    assert langswitch.language_base_urls(config) == {
+        "en": "https://yang.readthedocs.io/en/latest/", "zh_CN": "https://yang.readthedocs.io/zh-cn/latest/"}
+    config.html_baseurl = "https://example.org/docs/"
+    with pytest.raises(ConfigError, match="example.org/docs"):
+        langswitch.language_base_urls(config)
+    config.html_baseurl = ""
+    assert langswitch.language_base_urls(config) == {}
