@@ -89,5 +89,20 @@ def _per_language(app, config):
     config.latex_documents = [("index", "yangbook.tex", TITLES[lang], AUTHORS[lang], "manual")]
 
 
+def _mystnb_css_first(app):
+    """Copy myst-nb's CSS into the output before any page is written.
+
+    myst-nb copies it only when the build finishes, so on a cold build the pages written last
+    (search, genindex) link it without the ``?v=`` checksum that a rebuild adds; copying it first
+    makes two builds in a row identical.
+    """
+    if app.builder.format == "html":
+        from myst_nb.sphinx_ext import add_global_html_resources
+
+        (Path(app.builder.outdir) / "_static").mkdir(parents=True, exist_ok=True)
+        add_global_html_resources(app, None)
+
+
 def setup(app):
     app.connect("config-inited", _per_language, priority=400)
+    app.connect("builder-inited", _mystnb_css_first)
