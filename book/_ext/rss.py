@@ -57,6 +57,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import sphinx
 from docutils import nodes
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from sphinx.application import Sphinx
 from sphinx.errors import SphinxError
@@ -230,7 +231,9 @@ def _check_config(app: Sphinx) -> None:
     if _feeds_wanted(app):
         base_url(app.config)
         if app.config.rss_feed_length is not None and app.config.rss_feed_length < 1:
-            raise FeedError(f"rss_feed_length must be a positive number or None, not {app.config.rss_feed_length!r}")
+            raise FeedError(
+                f"rss_feed_length must be a positive number or None, not {app.config.rss_feed_length!r}"
+            )
 
 
 def _plan(app: Sphinx, env) -> None:
@@ -262,14 +265,17 @@ def _plan(app: Sphinx, env) -> None:
     for tag in wanted:
         if tag not in used:
             logger.warning(
-                "rss_tags names the tag %r, which no dated page has; it gets no feed (tags in use: %s)",
+                "rss_tags names the tag %r, which no dated page has; it gets no feed "
+                "(tags in use: %s)",
                 tag, ", ".join(used) or "none", type="rss", subtype="unknown_tag",
             )
             continue
         folder = tag_folder(tag)
         clash = [t for t, f in tag_feeds.items() if f == folder]
         if clash:
-            raise FeedError(f"tags {clash[0]!r} and {tag!r} would share the feed folder tags/{folder}/")
+            raise FeedError(
+                f"tags {clash[0]!r} and {tag!r} would share the feed folder tags/{folder}/"
+            )
         tag_feeds[tag] = folder
     app.builder._rss_plan = Plan(base_url=base_url(app.config), posts=posts, tag_feeds=tag_feeds)
     if not posts:
@@ -304,14 +310,19 @@ def _head_links(app: Sphinx, pagename: str, templatename: str, context: dict, do
     here = app.builder.get_target_uri(pagename)
     links = [(title, FEED_FILE)]
     tags = parse_tags(app.env.metadata.get(pagename, {}).get("tags"), pagename)
-    links += [(f"{title} – {tag}", f"{TAG_DIR}/{plan.tag_feeds[tag]}/{FEED_FILE}") for tag in tags if tag in plan.tag_feeds]
+    links += [
+        (f"{title} – {tag}", f"{TAG_DIR}/{plan.tag_feeds[tag]}/{FEED_FILE}")
+        for tag in tags
+        if tag in plan.tag_feeds
+    ]
     tags_html = "".join(
         f'<link rel="alternate" type="application/rss+xml" title="{html.escape(t)}" '
         f'href="{html.escape(quote(relative_uri(here, target)))}" />\n'
         for t, target in links
     )
     context["metatags"] = context.get("metatags", "") + tags_html
-    if app.config.rss_full_text and "body" in context and any(p.docname == pagename for p in plan.posts):
+    is_post = any(p.docname == pagename for p in plan.posts)
+    if app.config.rss_full_text and "body" in context and is_post:
         context["body"] = BODY_START + context["body"] + BODY_END
 
 
@@ -357,7 +368,12 @@ def _full_text(app: Sphinx, docname: str, page_url: str) -> str:
     if start < 0 or end < start:
         raise FeedError(f"page {docname!r}: its HTML has no body marked for the full-text feed")
     body = text[start + len(BODY_START):end]
-    return _URL_ATTR.sub(lambda m: f'{m[1]}="{urljoin(page_url, html.unescape(m[2])).replace("&", "&amp;")}"', body).strip()
+
+    def absolute(match: re.Match) -> str:
+        url = urljoin(page_url, html.unescape(match[2]))
+        return f'{match[1]}="{html.escape(url)}"'
+
+    return _URL_ATTR.sub(absolute, body).strip()
 
 
 def _write_feeds(app: Sphinx, exception) -> None:
@@ -390,17 +406,19 @@ def _write_feeds(app: Sphinx, exception) -> None:
         target = outdir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(fg.rss_str(pretty=True))
-    logger.info("rss: wrote %d feed(s) with %d item(s) under %s", len(feeds), len(plan.posts), plan.base_url)
+    logger.info(
+        "rss: wrote %d feed(s) with %d item(s) under %s", len(feeds), len(plan.posts), plan.base_url
+    )
 
 
 def _item(app: Sphinx, plan: Plan, post: Post):
-    from feedgen.entry import FeedEntry
-
     link = plan.base_url + quote(app.builder.get_target_uri(post.docname))
-    title = app.env.titles[post.docname].astext() if post.docname in app.env.titles else post.docname
+    title_node = app.env.titles.get(post.docname)
+    title = title_node.astext() if title_node is not None else post.docname
     if post.description:
         domain = docname_to_domain(post.docname, app.config.gettext_compact)
-        summary = "<p>" + html.escape(_translate(app, domain, post.description), quote=False) + "</p>"
+        text = _translate(app, domain, post.description)
+        summary = "<p>" + html.escape(text, quote=False) + "</p>"
     else:
         summary = _first_paragraph(app, post.docname, link)
     entry = FeedEntry()
@@ -419,7 +437,8 @@ def _item(app: Sphinx, plan: Plan, post: Post):
 def setup(app: Sphinx) -> dict:
     app.add_config_value(
         "rss_base_url", None, "html", types=(str, dict, NONE_TYPE),
-        description="absolute URL of this language's build root, or {language: url}; default html_baseurl",
+        description="absolute URL of this language's build root, or {language: url}; "
+        "default html_baseurl",
     )
     app.add_config_value("rss_feed_length", 20, "html", types=(int, NONE_TYPE),
                          description="most items per feed; None for all")
@@ -432,7 +451,8 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("rss_description", "Recent content in {title}", "html", types=(str,),
                          description="channel description, translated via the _ext/rss catalogue")
     app.add_config_value("rss_language", None, "html", types=(str, NONE_TYPE),
-                         description="channel language; default en-US for en, else language with a dash")
+                         description="channel language; default en-US for en, "
+                         "else language with a dash")
     app.connect("builder-inited", _check_config)
     app.connect("env-updated", _plan)
     app.connect("doctree-resolved", _extract)
