@@ -106,3 +106,19 @@ def _mystnb_css_first(app):
 def setup(app):
     app.connect("config-inited", _per_language, priority=400)
     app.connect("builder-inited", _mystnb_css_first)
+
+
+# -- RSS feeds (book/_ext/rss.py; every rss_* value is documented there) -------------------------
+# The feeds need absolute links. On Read the Docs html_baseurl is the build's canonical URL, with
+# its language and version path. A local build has no html_baseurl (langswitch then links the
+# languages relatively), so its feeds link to the published book of the same language.
+from langswitch import rtd_code  # noqa: E402
+
+extensions.append("rss")
+rss_base_url = html_baseurl or {
+    lang: f"https://deep-learning-on-yang.readthedocs.io/{rtd_code(lang)}/latest/" for lang in TITLES
+}
+rss_feed_length = 20
+rss_full_text = False
+rss_tags = None  # a feed for every tag of a dated page
+# -- end of RSS feeds ---------------------------------------------------------------------------
