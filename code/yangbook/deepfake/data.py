@@ -539,16 +539,18 @@ def talking_clip(ident: Identity, scene: Scene, n_frames: int, rng: np.random.Ge
     margin = 0.5  # seconds of speech on either side, so that a shifted window stays in the utterance
     if abs(audio_shift) > margin:
         raise ValueError(f"talking_clip: |audio_shift| must be <= {margin} s, got {audio_shift}")
-    wave, env, openness = synth_speech(dur + 2 * margin, rng)
+    # one generator per part, so that the variants of a clip differ only where they should
+    g_speech, g_other, g_eyes, g_motion, g_noise = (np.random.default_rng(k) for k in rng.integers(2**63, size=5))
+    wave, env, openness = synth_speech(dur + 2 * margin, g_speech)
     mouth = np.clip(per_frame(env * (0.4 + 0.6 * openness), SAMPLE_RATE, fps, n_frames, start=margin), 0, 1)
     if other_audio:
-        wave = synth_speech(dur + 2 * margin, rng)[0]
+        wave = synth_speech(dur + 2 * margin, g_other)[0]
     a = int(round((margin - audio_shift) * SAMPLE_RATE))
     audio = wave[a:a + int(round(dur * SAMPLE_RATE))]
     rate, duration = BLINK_MODES[blinks]
-    eyes, _ = blink_openness(n_frames, fps, rng, rate, duration)
-    frames, lms = render_clip(ident, scene, head_motion(n_frames, fps, rng, 0.5), size, eyes, mouth,
-                              noise_seed=int(rng.integers(2**31)), draw=draw)
+    eyes, _ = blink_openness(n_frames, fps, g_eyes, rate, duration)
+    frames, lms = render_clip(ident, scene, head_motion(n_frames, fps, g_motion, 0.5), size, eyes, mouth,
+                              noise_seed=int(g_noise.integers(2**31)), draw=draw)
     return {"frames": frames, "landmarks": lms, "audio": audio, "eye_open": eyes, "mouth_open": mouth}
 
 
@@ -595,15 +597,20 @@ def deform_mask(mask, landmarks, rng: np.random.Generator, amount: float = 0.06,
         (H, W) float32 in [0, 1].
     """
     H, W = mask.shape
-    fs = face_scale(landmarks)
+    f = max(1, min(H, W) // 128)  # the mask is smooth: deform it at about 128 pixels, then scale up
+    m = cv2.resize(mask, (W // f, H // f), interpolation=cv2.INTER_AREA) if f > 1 else mask
+    h, w = m.shape
+    fs = face_scale(landmarks) / f
     d = rng.normal(0, amount * fs, (2, 4, 4)).astype(np.float32)  # a 4x4 grid of displacements ...
-    dx = cv2.resize(d[0], (W, H), interpolation=cv2.INTER_CUBIC)     # ... interpolated smoothly
-    dy = cv2.resize(d[1], (W, H), interpolation=cv2.INTER_CUBIC)
-    gx, gy = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
-    m = cv2.remap(mask, gx + dx, gy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    dx = cv2.resize(d[0], (w, h), interpolation=cv2.INTER_CUBIC)     # ... interpolated smoothly
+    dy = cv2.resize(d[1], (w, h), interpolation=cv2.INTER_CUBIC)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    m = cv2.remap(m, gx + dx, gy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     k = 2 * int(rng.integers(0, max(1, int(amount * fs)) + 1)) + 1
     m = (cv2.erode if rng.random() < 0.7 else cv2.dilate)(m, np.ones((k, k), np.uint8))
     m = cv2.GaussianBlur(m, (0, 0), max(0.5, feather * fs))
+    if f > 1:
+        m = cv2.resize(m, (W, H), interpolation=cv2.INTER_LINEAR)
     return np.clip(m, 0.0, 1.0)
 
 
@@ -671,18 +678,26 @@ def blend_forgery(target, target_lm, source=None, source_lm=None, strength: floa
     H, W = target.shape[:2]
     rng = np.random.default_rng(seed)
     mask = deform_mask(face_mask(target_lm, H), target_lm, rng)
-    tgt = target.astype(np.float32)
+    ys, xs = np.nonzero(mask > 1e-3)
+    if len(ys) == 0:  # the face is outside the image: nothing to paste
+        return target.copy(), np.zeros_like(mask)
+    # work only on the box around the mask (outside it the fake is the target)
+    y0, y1, x0, x1 = max(ys.min() - 4, 0), min(ys.max() + 5, H), max(xs.min() - 4, 0), min(xs.max() + 5, W)
+    tgt = target[y0:y1, x0:x1].astype(np.float32)
     if source is None:
-        src = self_blend_source(target, rng, strength)
+        src = self_blend_source(target[y0:y1, x0:x1], rng, strength)
     else:
         A = similarity_from_landmarks(source_lm, target_lm)
-        src = cv2.warpAffine(_check_image(source, "source").astype(np.float32), A, (W, H),
+        A[:, 2] -= (x0, y0)  # into the box's coordinates
+        src = cv2.warpAffine(_check_image(source, "source").astype(np.float32), A, (x1 - x0, y1 - y0),
                              borderMode=cv2.BORDER_REFLECT)
-        inside = mask > 0.5
+        inside = mask[y0:y1, x0:x1] > 0.5
         if inside.any():
             src = src + (1 - strength) * (tgt[inside].mean(0) - src[inside].mean(0))
-    m = mask[..., None]
-    return np.clip(m * src + (1 - m) * tgt + 0.5, 0, 255).astype(np.uint8), mask
+    m = mask[y0:y1, x0:x1, None]
+    fake = target.copy()
+    fake[y0:y1, x0:x1] = np.clip(m * src + (1 - m) * tgt + 0.5, 0, 255).astype(np.uint8)
+    return fake, mask
 
 
 # --- book/deepfake/data.md ---
