@@ -279,3 +279,121 @@ def test_bad_input_is_rejected_with_clear_errors():
         D.FaceForgeryDataset(length=2, size=64)[2]
     with pytest.raises(ValueError, match="seeds"):
         D.Identity.sample(-1)
+
+
+# --- real faces (yangbook.deepfake.faces) ---------------------------------------------------------
+
+def test_haar_finds_the_astronauts_face_and_both_eyes():
+    from skimage import data as skdata
+
+    from yangbook.deepfake import faces as F
+    img = skdata.astronaut()
+    boxes = F.detect_faces(img)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    # Eileen Collins's face: the box must contain the centre of her face, at about (225, 115)
+    assert x < 225 < x + w and y < 115 < y + h and 70 < w < 130
+    eyes = F.detect_eyes(img, boxes[0])
+    assert len(eyes) == 2
+    (lx, ly), (rx, ry) = eyes[:, :2] + eyes[:, 2:] / 2
+    assert lx < x + w / 2 < rx and abs(ly - ry) < 10 and y < ly < y + h / 2
+    # the FaceForensics++ crop: 1.3 times the box, square, centred
+    cx, cy, s, s2 = F.enlarge_box(boxes[0], img.shape)
+    assert s == s2 == int(1.3 * w) and abs(cx + s / 2 - (x + w / 2)) <= 1
+
+
+def test_enlarge_box_stays_inside_the_image():
+    from yangbook.deepfake import faces as F
+    x0, y0, s, _ = F.enlarge_box((0, 0, 50, 50), (60, 100, 3))
+    assert x0 == 0 and y0 == 0 and s <= 60
+    x0, y0, s, _ = F.enlarge_box((80, 30, 20, 20), (60, 100, 3))
+    assert x0 + s <= 100 and y0 + s <= 60
+
+
+def test_real_faces_load_offline_with_sources():
+    from yangbook.deepfake import faces as F
+    faces = F.load_real_faces(n_lfw=5)
+    assert [f["name"] for f in faces[:2]] == ["astronaut", "grace_hopper"] and len(faces) == 7
+    for f in faces:
+        assert f["image"].dtype == np.uint8 and f["image"].ndim == 3 and f["source"] and f["licence"]
+    ds = F.RealFaceForgeryDataset(size=64, n_lfw=5)
+    assert ds.names[:2] == ["astronaut", "grace_hopper"]
+    real, fake = ds[0], ds[1]
+    assert real["label"] == 0 and fake["label"] == 1 and real["image"].shape == (3, 64, 64)
+    assert not torch.equal(real["image"], fake["image"]) and fake["mask"].max() > 0.9
+
+
+# --- the FaceForensics++ loader on a tiny tree written here --------------------------------------
+
+def _write_video(path, frames):
+    import cv2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames.shape[1:3]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+    assert out.isOpened(), "OpenCV cannot write mp4v here"
+    for f in frames:
+        out.write(np.ascontiguousarray(f[..., ::-1]))
+    out.release()
+
+
+@pytest.fixture(scope="module")
+def ffpp_tree(tmp_path_factory):
+    import json
+    root = tmp_path_factory.mktemp("ffpp")
+    pairs = [["000", "001"], ["002", "003"]]
+    (root / "splits").mkdir()
+    (root / "splits" / "train.json").write_text(json.dumps(pairs))
+    for k in range(4):
+        r = np.random.default_rng(k)
+        frames, lms = D.render_clip(D.Identity.sample(k), D.Scene.sample(r), D.head_motion(6, 25, r), size=128)
+        _write_video(root / "original_sequences/youtube/c23/videos" / f"{k:03d}.mp4", frames)
+        fake = D.flicker_forgery(frames, lms)[0]
+        other = {0: 1, 1: 0, 2: 3, 3: 2}[k]
+        _write_video(root / "manipulated_sequences/Deepfakes/c23/videos" / f"{k:03d}_{other:03d}.mp4", fake)
+    return root
+
+
+def test_ffpp_loader_reads_the_fixture_tree(ffpp_tree):
+    from yangbook.deepfake import faces as F
+    ds = F.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=3, size=64)
+    assert len(ds) == (4 + 4) * 3
+    labels = [ds[i]["label"] for i in range(0, len(ds), 3)]
+    assert labels.count(0) == 4 and labels.count(1) == 4
+    s = ds[len(ds) - 1]
+    assert s["image"].shape == (3, 64, 64) and s["method"] == "Deepfakes" and s["label"] == 1
+    assert s["identity"] in (0, 1, 2, 3) and 0 <= s["image"].min() and s["image"].max() <= 1
+    clips = F.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=4,
+                              size=48, clips=True)
+    assert len(clips) == 8 and clips[0]["video"].shape == (4, 3, 48, 48)
+    frames = F.read_frames(ffpp_tree / "original_sequences/youtube/c23/videos/000.mp4", 6)
+    assert frames.shape == (6, 128, 128, 3)
+
+
+def test_ffpp_loader_rejects_broken_trees(ffpp_tree, tmp_path):
+    import shutil
+
+    from yangbook.deepfake import faces as F
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        F.FaceForensicsPP(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="split file"):
+        F.FaceForensicsPP(ffpp_tree, "test", methods=("Deepfakes",))
+    with pytest.raises(FileNotFoundError, match="NeuralTextures"):  # that manipulation is not in the tree
+        F.FaceForensicsPP(ffpp_tree, "train", methods=("Deepfakes", "NeuralTextures"))
+    with pytest.raises(ValueError, match="compression"):
+        F.FaceForensicsPP(ffpp_tree, "train", compression="c30")
+    broken = tmp_path / "broken"
+    shutil.copytree(ffpp_tree, broken)
+    (broken / "splits" / "val.json").write_text('{"000": "001"}')
+    with pytest.raises(ValueError, match="val.json"):
+        F.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
+    (broken / "splits" / "val.json").write_text("[[\"000\", ")
+    with pytest.raises(ValueError, match="val.json"):
+        F.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
+    missing = broken / "original_sequences/youtube/c23/videos/002.mp4"
+    missing.unlink()
+    with pytest.raises(FileNotFoundError, match="002.mp4"):
+        F.FaceForensicsPP(broken, "train", methods=("Deepfakes",))
+    missing.write_bytes(b"this is not a video")
+    ds = F.FaceForensicsPP(broken, "train", methods=("Deepfakes",), frames_per_video=2)
+    with pytest.raises(ValueError, match="002.mp4"):
+        ds[4]
