@@ -103,9 +103,22 @@ def _mystnb_css_first(app):
         add_global_html_resources(app, None)
 
 
+def _toc_changed_rewrites_all(app, env, added, changed, removed):
+    """Re-read every page when the table of contents may have changed.
+
+    Each page's sidebar holds the whole table of contents, but an incremental build rewrites only the
+    pages that changed, so adding a chapter would leave stale sidebars on the others. Re-reading is
+    cheap: notebooks come from the execution cache.
+    """
+    if added or removed or any(doc in env.toctree_includes for doc in changed):
+        return sorted(env.found_docs)
+    return []
+
+
 def setup(app):
     app.connect("config-inited", _per_language, priority=400)
     app.connect("builder-inited", _mystnb_css_first)
+    app.connect("env-get-outdated", _toc_changed_rewrites_all)
 
 
 # -- RSS feeds (book/_ext/rss.py; every rss_* value is documented there) -------------------------

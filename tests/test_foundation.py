@@ -186,7 +186,7 @@ def test_bibliography_entries_are_complete():
         f = entry.fields
         assert entry.persons.get("author"), f"{key}: no authors"
         assert "title" in f and "year" in f, f"{key}: no title or year"
-        assert "booktitle" in f or "journal" in f, f"{key}: no venue"
+        assert {"booktitle", "journal", "institution", "publisher"} & set(f), f"{key}: no venue"
     ffpp = db.entries["roessler2019faceforensicspp"].fields
     assert ffpp["eprint"] == "1901.08971", "FaceForensics++ is arXiv 1901.08971, not the post's 1901.00596"
 

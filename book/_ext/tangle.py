@@ -132,7 +132,9 @@ def render(modules: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
         files[rel] = head + "\n" + "\n\n".join(body)
     for pkg in packages:
         rel = pkg.replace(".", "/") + "/__init__.py"
-        files.setdefault(rel, HEADER + f"# Package {pkg}: its modules come from the pages named in them.\n")
+        pages = dict.fromkeys(page for m, cells in modules.items() if m.startswith(pkg + ".") for page, _ in cells)
+        files.setdefault(rel, HEADER + "".join(f"# Page: {p}\n" for p in pages)
+                         + f"# Package {pkg}: the modules inside it come from these pages.\n")
     return files
 
 
