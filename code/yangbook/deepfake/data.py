@@ -944,6 +944,19 @@ def _code(name: str) -> int:
     return zlib.crc32(name.encode())  # a stable integer for a name, for seeding
 
 
+def _cached(dataset, i: int):
+    """(index, generated item) for sample ``i`` of a generated dataset, from its cache when it has one."""
+    if not -dataset.length <= i < dataset.length:
+        raise IndexError(f"index {i} out of range for a dataset of {dataset.length} samples")
+    i %= dataset.length
+    item = dataset.cache.get(i) if dataset.cache is not None else None
+    if item is None:
+        item = dataset._make(i)
+        if dataset.cache is not None:
+            dataset.cache[i] = item
+    return i, item
+
+
 def _to_tensor(img: np.ndarray) -> torch.Tensor:
     """(..., H, W, 3) uint8 -> (..., 3, H, W) float32 in [0, 1] (converted in NumPy, one thread)."""
     x = np.moveaxis(np.asarray(img), -1, -3).astype(np.float32)
@@ -1022,14 +1035,7 @@ class FaceForgeryDataset(Dataset):
         return img, lm, (mask * 255 + 0.5).astype(np.uint8), identity, method if i % 2 else "real"
 
     def __getitem__(self, i: int) -> dict:
-        if not -self.length <= i < self.length:
-            raise IndexError(f"index {i} out of range for a dataset of {self.length} samples")
-        i %= self.length
-        item = self.cache.get(i) if self.cache is not None else None
-        if item is None:
-            item = self._make(i)
-            if self.cache is not None:
-                self.cache[i] = item
+        i, item = _cached(self, i)
         img, lm, mask, identity, method = item
         return {"image": _to_tensor(img), "label": i % 2, "method": method, "identity": identity,
                 "landmarks": torch.from_numpy(lm),
@@ -1082,14 +1088,7 @@ class FaceClipDataset(Dataset):
                 "identity": ident.index, "method": method}
 
     def __getitem__(self, i: int) -> dict:
-        if not -self.length <= i < self.length:
-            raise IndexError(f"index {i} out of range for a dataset of {self.length} samples")
-        i %= self.length
-        item = self.cache.get(i) if self.cache is not None else None
-        if item is None:
-            item = self._make(i)
-            if self.cache is not None:
-                self.cache[i] = item
+        i, item = _cached(self, i)
         out = {"label": i % 2, "method": item["method"], "identity": item["identity"],
                "landmarks": torch.from_numpy(item["landmarks"])}
         if self.draw_frames:
