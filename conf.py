@@ -25,6 +25,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "langswitch",
+    "pdfbook",  # LaTeX only: preface, parts, one chapter per page (book/_ext/pdfbook.py)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
@@ -70,10 +71,62 @@ html_sidebars = {
 }
 
 # -- LaTeX --------------------------------------------------------------------------------------
+# xelatex + latexmk; `make pdf-deps` installs the TeX set (Debian: texlive-xetex, latexmk, FreeFont,
+# Noto CJK, texlive-fonts-recommended). The Chinese preamble is set in `_per_language` below.
 latex_engine = "xelatex"
 latex_use_xindy = False
 latex_documents = [("index", "yangbook.tex", project, author, "manual")]
-latex_elements = {"papersize": "a4paper", "pointsize": "10pt"}
+latex_show_urls = "no"
+pdfbook_backmatter = ["references"]  # its citations form the last chapter, titled \bibname
+LATEX_FONTS_FREEFONT = r"""
+\setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic, BoldFont=*Bold,
+  BoldItalicFont=*BoldItalic]
+\setsansfont{FreeSans}[Extension=.otf, UprightFont=*, ItalicFont=*Oblique, BoldFont=*Bold,
+  BoldItalicFont=*BoldOblique]
+\setmonofont{FreeMono}[Scale=0.9, Extension=.otf, UprightFont=*, ItalicFont=*Oblique,
+  BoldFont=*Bold, BoldItalicFont=*BoldOblique]
+"""
+LATEX_ELEMENTS_EN = {
+    "papersize": "a4paper",
+    "pointsize": "10pt",
+    # Long code lines wrap, even inside a long word, instead of running off the page.
+    "sphinxsetup": "verbatimforcewraps=true, verbatimmaxunderfull=2",
+    "preamble": r"\addto\captionsenglish{\renewcommand{\bibname}{References}}",
+}
+latex_elements = dict(LATEX_ELEMENTS_EN)
+
+# The Chinese edition: Latin in FreeFont as in English (it has the Č, Ł, Š of cited authors' names,
+# which Noto CJK lacks), Chinese in Noto CJK SC through xeCJK. Naming every CJK face matters: where one
+# is missing xeCJK falls back to Fandol, whose embedded fonts cannot be copied or searched.
+LATEX_ELEMENTS_ZH = {
+    "papersize": "a4paper",
+    "pointsize": "10pt",
+    "sphinxsetup": "verbatimforcewraps=true, verbatimmaxunderfull=2",
+    "fontenc": r"\usepackage{xeCJK}",
+    "fontpkg": LATEX_FONTS_FREEFONT + r"""
+\setCJKmainfont{Noto Serif CJK SC}[BoldFont={Noto Serif CJK SC Bold}, ItalicFont={Noto Serif CJK SC}]
+\setCJKsansfont{Noto Sans CJK SC}[BoldFont={Noto Sans CJK SC Bold}, ItalicFont={Noto Sans CJK SC}]
+\setCJKmonofont{Noto Sans Mono CJK SC}[BoldFont={Noto Sans Mono CJK SC Bold}, ItalicFont={Noto Sans Mono CJK SC}]
+""",
+    "fvset": r"\fvset{fontsize=\small,formatcom=\xeCJKVerbAddon}",
+    "fncychap": "",  # the chapter heading is set below, as 第 N 章
+    "preamble": r"""
+\makeatletter
+% Running heads read "第 N 章 Title" (Sphinx's page style uses \@chappos, as for Japanese).
+\def\@chappos{章}
+\makeatother
+\addto\captionsenglish{%
+  \renewcommand{\chaptername}{第}%
+  \renewcommand{\contentsname}{目录}%
+  \renewcommand{\bibname}{参考文献}%
+  \renewcommand{\indexname}{索引}%
+  \renewcommand{\appendixname}{附录}%
+  \renewcommand{\partname}{部分}}
+\titleformat{\chapter}[display]{\normalfont\sffamily\bfseries}%
+  {\Large 第\,\thechapter\,章}{12pt}{\Huge}
+\titlespacing*{\chapter}{0pt}{0pt}{24pt}
+""",
+}
 
 # -- Per-language settings ----------------------------------------------------------------------
 TITLES = {"en": "Deep Learning on Yang", "zh_CN": "Yang 的深度学习"}
@@ -87,6 +140,8 @@ def _per_language(app, config):
     config.project = TITLES[lang]
     config.html_title = TITLES[lang]
     config.latex_documents = [("index", "yangbook.tex", TITLES[lang], AUTHORS[lang], "manual")]
+    if lang == "zh_CN":
+        config.latex_elements = dict(LATEX_ELEMENTS_ZH)
 
 
 def setup(app):
