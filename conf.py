@@ -26,10 +26,13 @@ extensions = [
     "sphinx_design",
     "langswitch",
     "pdfbook",  # LaTeX only: preface, parts, one chapter per page (book/_ext/pdfbook.py)
+    "readerview",  # HTML: Download-PDF link, .ipynb twins of the notebook pages for Colab
+    "mathjaxlocal",  # HTML: MathJax served from _static, not a CDN (book/_ext/mathjaxlocal.py)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
-exclude_patterns = ["_build", "locales", "_ext", "**.ipynb_checkpoints", "jupyter_execute"]
+# **.ipynb: the .ipynb twins that readerview writes next to the pages for Colab are not pages.
+exclude_patterns = ["_build", "locales", "_ext", "**.ipynb_checkpoints", "jupyter_execute", "**.ipynb"]
 templates_path = ["book/_templates"]  # relative to the conf dir
 html_static_path = ["book/_static"]
 
@@ -65,9 +68,13 @@ html_theme_options = {
     "use_download_button": True,
     "home_page_in_toc": True,
     "show_toc_level": 2,
+    # Colab opens the page's .ipynb twin on GitHub (written by book/_ext/readerview.py).
+    "launch_buttons": {"colab_url": "https://colab.research.google.com"},
 }
+# pydata-sphinx-theme logs a console error on a first visit unless the default mode is named.
+html_context = {"default_mode": "auto"}
 html_sidebars = {
-    "**": ["navbar-logo.html", "lang-switcher.html", "search-button-field.html", "sbt-sidebar-nav.html"]
+    "**": ["navbar-logo.html", "lang-switcher.html", "pdf-download.html", "search-button-field.html", "sbt-sidebar-nav.html"]
 }
 
 # -- LaTeX --------------------------------------------------------------------------------------
