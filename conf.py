@@ -16,7 +16,22 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 project = "Deep Learning on Yang"
 author = "Yang"
 copyright = "2026, Yang"
-language = "en"
+
+
+def _language_from_rtd() -> str:
+    """The language when no ``-D language`` is given: Read the Docs' project language, or English.
+
+    Read the Docs exports READTHEDOCS_LANGUAGE in its own spelling (``en``, ``zh-cn``); a ``-D
+    language=...`` on the command line is applied after this file and wins.
+    """
+    code = os.environ.get("READTHEDOCS_LANGUAGE", "en").strip().lower()
+    sphinx_codes = {"en": "en", "zh-cn": "zh_CN"}
+    if code not in sphinx_codes:
+        raise ValueError(f"conf.py: READTHEDOCS_LANGUAGE={code!r} is not one of {sorted(sphinx_codes)}")
+    return sphinx_codes[code]
+
+
+language = _language_from_rtd()
 
 # -- Extensions ---------------------------------------------------------------------------------
 extensions = [
