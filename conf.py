@@ -43,6 +43,7 @@ extensions = [
     "pdfbook",  # LaTeX only: preface, parts, one chapter per page (book/_ext/pdfbook.py)
     "readerview",  # HTML: Download-PDF link, .ipynb twins of the notebook pages for Colab
     "mathjaxlocal",  # HTML: MathJax served from _static, not a CDN (book/_ext/mathjaxlocal.py)
+    "searchfix",  # HTML: Sphinx 9.0's zh search names a JS stemmer that does not exist
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3

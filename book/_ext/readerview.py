@@ -83,6 +83,27 @@ def write_ipynb(md: Path) -> bool:
     return True
 
 
+def _restore_outputs(app: Sphinx, doctree) -> None:
+    """Put the cached outputs into ``jupyter_execute/<page>.ipynb`` (see the module docstring)."""
+    if app.builder.format != "html" or app.config.nb_execution_mode != "cache":
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute" / (app.env.docname + ".ipynb")
+    if not executed.exists():
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    notebook = nbformat.read(executed, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if not code or any(cell.get("outputs") for cell in code):
+        return
+    try:
+        _, merged = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(notebook)
+    except KeyError:  # not in the cache (it failed, or execution is excluded): leave it
+        return
+    nbformat.write(merged, executed)
+
+
 def _builder_inited(app: Sphinx) -> None:
     if app.builder.format != "html":
         return
@@ -116,6 +137,7 @@ def setup(app: Sphinx) -> dict:
     # Where `make pdf` leaves the PDFs (relative to the conf dir).
     app.add_config_value("readerview_pdf_dir", "_build/pdf", "html")
     app.connect("builder-inited", _builder_inited)
+    app.connect("doctree-read", _restore_outputs)
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _build_finished)
     app.add_css_file("readerview.css")
