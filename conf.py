@@ -109,21 +109,14 @@ LATEX_FONTS_FREEFONT = r"""
 \setmonofont{FreeMono}[Scale=0.9, Extension=.otf, UprightFont=*, ItalicFont=*Oblique,
   BoldFont=*Bold, BoldItalicFont=*BoldOblique]
 """
-LATEX_ELEMENTS_EN = {
+# Both editions: Latin in FreeFont (Sphinx's xelatex default; it has the Č, Ł, Š of cited authors'
+# names, which Noto CJK lacks), Chinese in Noto CJK SC through xeCJK, so that Chinese in the English
+# edition (a translation example, an output) is set too. Naming every CJK face matters: where one is
+# missing xeCJK falls back to Fandol, whose embedded fonts cannot be copied or searched.
+LATEX_ELEMENTS_COMMON = {
     "papersize": "a4paper",
     "pointsize": "10pt",
     # Long code lines wrap, even inside a long word, instead of running off the page.
-    "sphinxsetup": "verbatimforcewraps=true, verbatimmaxunderfull=2",
-    "preamble": r"\addto\captionsenglish{\renewcommand{\bibname}{References}}",
-}
-latex_elements = dict(LATEX_ELEMENTS_EN)
-
-# The Chinese edition: Latin in FreeFont as in English (it has the Č, Ł, Š of cited authors' names,
-# which Noto CJK lacks), Chinese in Noto CJK SC through xeCJK. Naming every CJK face matters: where one
-# is missing xeCJK falls back to Fandol, whose embedded fonts cannot be copied or searched.
-LATEX_ELEMENTS_ZH = {
-    "papersize": "a4paper",
-    "pointsize": "10pt",
     "sphinxsetup": "verbatimforcewraps=true, verbatimmaxunderfull=2",
     "fontenc": r"\usepackage{xeCJK}",
     "fontpkg": LATEX_FONTS_FREEFONT + r"""
@@ -131,7 +124,23 @@ LATEX_ELEMENTS_ZH = {
 \setCJKsansfont{Noto Sans CJK SC}[BoldFont={Noto Sans CJK SC Bold}, ItalicFont={Noto Sans CJK SC}]
 \setCJKmonofont{Noto Sans Mono CJK SC}[BoldFont={Noto Sans Mono CJK SC Bold}, ItalicFont={Noto Sans Mono CJK SC}]
 """,
+    # xeCJK must not add spaces inside verbatim (code) blocks
     "fvset": r"\fvset{fontsize=\small,formatcom=\xeCJKVerbAddon}",
+}
+LATEX_ELEMENTS_EN = {
+    **LATEX_ELEMENTS_COMMON,
+    "preamble": r"""
+\addto\captionsenglish{\renewcommand{\bibname}{References}}
+% xeCJK counts curly quotes, dashes and the ellipsis as CJK (full width); in English they are Latin.
+\xeCJKDeclareCharClass{Default}{"00B7, "2010 -> "2015, "2018, "2019, "201C, "201D, "2026}
+""",
+}
+latex_elements = dict(LATEX_ELEMENTS_EN)
+
+# The Chinese edition adds Chinese chrome: 第 N 章, 目录, 参考文献 (Sphinx falls back to babel's
+# English for zh, and its own catalogue already gives 图/表 for figure and table captions).
+LATEX_ELEMENTS_ZH = {
+    **LATEX_ELEMENTS_COMMON,
     "fncychap": "",  # the chapter heading is set below, as 第 N 章
     "preamble": r"""
 \makeatletter

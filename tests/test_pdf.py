@@ -217,3 +217,12 @@ def test_bibliography_complete(pdfs):
         for title in titles:
             words = _squash(title).lower()[:30]
             assert words in text, f"{lang} PDF lacks the reference {title!r}"
+
+
+def test_en_latin_text_not_in_cjk_fonts(pdfs):
+    """xeCJK would set curly quotes and dashes in the CJK font (full width); English sets them in Latin."""
+    text = _text(pdfs["en"])
+    names = [font["name"] for font in _fonts(pdfs["en"])]
+    if CJK.search(text):
+        pytest.skip("the English PDF contains Chinese text, which rightly uses the CJK font")
+    assert not [n for n in names if "CJK" in n], f"the English PDF sets Latin text in CJK fonts: {names}"
