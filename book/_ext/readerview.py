@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -75,6 +76,10 @@ def write_ipynb(md: Path) -> bool:
     import jupytext
 
     notebook = jupytext.read(md)
+    # nbformat gives every cell a random id; a stable one keeps the committed file unchanged
+    for index, cell in enumerate(notebook.cells):
+        digest = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode("utf-8")).hexdigest()[:8]
+        cell["id"] = f"c{index:03d}-{digest}"
     text = jupytext.writes(notebook, fmt="ipynb")
     target = md.with_suffix(".ipynb")
     if target.exists() and target.read_text(encoding="utf-8") == text:
