@@ -226,3 +226,25 @@ def test_en_latin_text_not_in_cjk_fonts(pdfs):
     if CJK.search(text):
         pytest.skip("the English PDF contains Chinese text, which rightly uses the CJK font")
     assert not [n for n in names if "CJK" in n], f"the English PDF sets Latin text in CJK fonts: {names}"
+
+
+def _part_captions() -> list[str]:
+    """Captions of the landing page's toctrees that become parts (not the back matter's)."""
+    index = (BOOK / "index.md").read_text(encoding="utf-8")
+    captions = []
+    for block in re.findall(r"```\{toctree\}\n(.*?)```", index, re.S):
+        caption = re.search(r"^:caption:\s*(.+)$", block, re.M)
+        entries = [line.strip() for line in block.splitlines() if line.strip() and not line.startswith(":")]
+        if caption and entries != ["references"]:
+            captions.append(caption.group(1).strip())
+    return captions
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_parts_named_by_toctree_captions(pdfs, lang):
+    text = _squash(_text(pdfs[lang]))
+    captions = _part_captions()
+    assert captions, "book/index.md has no captioned toctree"
+    for caption in captions:
+        expected = (_translation(BOOK / "index.md", caption) if lang == "zh_CN" else None) or caption
+        assert _squash(expected) in text, f"part {expected!r} is not in the {lang} PDF"
