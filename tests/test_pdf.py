@@ -1,7 +1,8 @@
 """The PDF editions: built by `make pdf` (Sphinx LaTeX + xelatex), checked with poppler's tools.
 
 Each test reads the PDF that `make pdf` left in _build/pdf/. Where the TeX tools or poppler are missing
-(a reader's machine) the tests skip and say how to install them: `make pdf-deps`.
+(a reader's machine) the tests skip and say how to install them: `make pdf-deps`; where the PDFs have
+not been built they skip and say `make pdf` (.ci/run builds them before the tests).
 
 What depends on the Chinese translation (book/locales): the zh chapter titles are expected as the .po
 files translate them (the English title where a title has no translation yet), and the Chinese body
@@ -39,8 +40,8 @@ def pdfs():
         pytest.skip(f"the PDF toolchain is not installed ({', '.join(missing)} missing): run `make pdf-deps`")
     paths = {lang: PDF_DIR / f"yangbook-{lang}.pdf" for lang in ("en", "zh_CN")}
     absent = [str(p.relative_to(ROOT)) for p in paths.values() if not p.exists()]
-    if absent:
-        pytest.fail(f"the TeX tools are installed but {absent} were not built: run `make pdf`")
+    if absent:  # `make test` builds only the HTML; .ci/run runs `make pdf` first
+        pytest.skip(f"{absent} not built: run `make pdf` before the tests")
     return paths
 
 
