@@ -107,13 +107,20 @@ def _translation(md: Path, msgid: str) -> str | None:
 
 
 def _executed_image_outputs() -> int:
-    """PNG/JPEG outputs of the executed notebooks of the LaTeX build (the figures the PDF must show)."""
-    import nbformat
+    """PNG/JPEG outputs of the book's notebook pages, read from the execution cache (the figures the
+    PDF must show; myst-nb's jupyter_execute/ copies lack the outputs that came from the cache)."""
+    import jupytext
+    from jupyter_cache import get_cache
+    from readerview import notebook_pages
 
+    cache = get_cache(str(BUILD / ".jupyter_cache"))
     count = 0
-    for nb_path in (LATEX / "jupyter_execute").rglob("*.ipynb"):
-        nb = nbformat.read(nb_path, as_version=4)
-        for cell in nb.cells:
+    for page in notebook_pages(BOOK):
+        try:
+            record = cache.match_cache_notebook(jupytext.read(page))
+        except KeyError:
+            raise AssertionError(f"{page} has no record in the execution cache: run `make pdf`")
+        for cell in cache.get_cache_bundle(record.pk).nb.cells:
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 count += any(mime in data for mime in ("image/png", "image/jpeg"))
