@@ -80,13 +80,18 @@ pdf-deps:
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(PDF_DEBS)
 
+TEX_CHECK = @command -v xelatex >/dev/null && command -v latexmk >/dev/null || \
+	{ echo "xelatex/latexmk not found: run 'make pdf-deps' (Debian; as root or with sudo)"; exit 1; }
+
 pdf-en: code
+	$(TEX_CHECK)
 	$(SPHINXBUILD) -b latex -c . $(SPHINXOPTS) $(SRC) $(BUILD)/latex/en
 	$(MAKE) -C $(BUILD)/latex/en all-pdf $(LATEXMK_ENV)
 	mkdir -p $(BUILD)/pdf && cp $(BUILD)/latex/en/yangbook.pdf $(BUILD)/pdf/yangbook-en.pdf
 	if [ -d $(BUILD)/html/en ]; then cp $(BUILD)/pdf/yangbook-en.pdf $(BUILD)/html/en/; fi
 
 pdf-zh: code
+	$(TEX_CHECK)
 	$(SPHINXBUILD) -b latex -c . -D language=$(ZH) $(SPHINXOPTS) $(SRC) $(BUILD)/latex/$(ZH)
 	$(MAKE) -C $(BUILD)/latex/$(ZH) all-pdf $(LATEXMK_ENV)
 	mkdir -p $(BUILD)/pdf && cp $(BUILD)/latex/$(ZH)/yangbook.pdf $(BUILD)/pdf/yangbook-$(ZH).pdf
