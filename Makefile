@@ -16,16 +16,16 @@ STAMP := $(VENV)/.installed-$(REQ_HASH)
 # The chapters import yangbook from this tree's code/ (ahead of any installed copy).
 export PYTHONPATH := $(CURDIR)/code$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-LATEXMK_ENV := LATEXMKOPTS="-interaction=nonstopmode" LATEXOPTS="-halt-on-error"
 
 # jupyter-cache is not safe for two concurrent writers, and en and zh share it.
 .NOTPARALLEL:
-.PHONY: help venv code check-code html html-en html-zh gettext po pdf pdf-en pdf-zh test bench clean clean-cache
+.PHONY: help venv code check-code html html-en html-zh gettext po pdf pdf-en pdf-zh pdf-deps print-pdf-debs test bench clean clean-cache
 
 help:
 	@echo "make html   build the English and Chinese HTML into $(BUILD)/html/{en,$(ZH)}"
 	@echo "make test   run the test suite (builds the book first)"
-	@echo "other targets: html-en html-zh code po pdf pdf-en pdf-zh bench clean clean-cache"
+	@echo "make pdf    build both PDFs into $(BUILD)/pdf (needs the TeX set: make pdf-deps, as root or with sudo)"
+	@echo "other targets: html-en html-zh code po pdf-en pdf-zh pdf-deps bench clean clean-cache"
 
 # --- the environment: created once, refreshed when the pins change -----------------------------
 $(STAMP):
@@ -58,15 +58,44 @@ po: gettext
 	$(VENV)/bin/sphinx-intl update -p $(BUILD)/gettext -l $(ZH) -d $(SRC)/locales -w 0
 
 # --- PDF ----------------------------------------------------------------------------------------
+# Sphinx's LaTeX builder, then xelatex via latexmk, from the same execution cache as the HTML (nothing
+# re-executes). The PDFs land in $(BUILD)/pdf/yangbook-{en,zh_CN}.pdf, and next to each language's
+# HTML when that is built (its "Download PDF" link). -g: rerun even when latexmk thinks the PDF is
+# up to date, so that a TeX package installed since the last run takes effect.
+# pdf-deps: the smallest Debian set that builds both (see ../shared/research/toolchain.md §2):
+#   texlive-xetex (pulls latex-extra/-recommended), latexmk, FreeFont (Sphinx's xelatex fonts),
+#   texlive-fonts-recommended (hyperref's pzdr), texlive-lang-cjk + texlive-lang-chinese (xeCJK and
+#   its ctexhook), fonts-noto-cjk (the Chinese faces), poppler-utils (the PDF tests' pdftotext, pdffonts).
+PDF_DEBS := texlive-xetex latexmk fonts-freefont-otf texlive-fonts-recommended \
+            texlive-lang-cjk texlive-lang-chinese fonts-noto-cjk poppler-utils
+LATEXMK_ENV := LATEXMKOPTS="-g -interaction=nonstopmode" LATEXOPTS="-halt-on-error"
+
 pdf: pdf-en pdf-zh
 
+print-pdf-debs:  # for .ci/run
+	@echo $(PDF_DEBS)
+
+pdf-deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(PDF_DEBS)
+
+TEX_CHECK = @command -v xelatex >/dev/null && command -v latexmk >/dev/null || \
+	{ echo "xelatex/latexmk not found: run 'make pdf-deps' (Debian; as root or with sudo)"; exit 1; }
+
 pdf-en: code
+	$(TEX_CHECK)
 	$(SPHINXBUILD) -b latex -c . $(SPHINXOPTS) $(SRC) $(BUILD)/latex/en
 	$(MAKE) -C $(BUILD)/latex/en all-pdf $(LATEXMK_ENV)
+	mkdir -p $(BUILD)/pdf && cp $(BUILD)/latex/en/yangbook.pdf $(BUILD)/pdf/yangbook-en.pdf
+	if [ -d $(BUILD)/html/en ]; then cp $(BUILD)/pdf/yangbook-en.pdf $(BUILD)/html/en/; fi
 
 pdf-zh: code
+	$(TEX_CHECK)
 	$(SPHINXBUILD) -b latex -c . -D language=$(ZH) $(SPHINXOPTS) $(SRC) $(BUILD)/latex/$(ZH)
 	$(MAKE) -C $(BUILD)/latex/$(ZH) all-pdf $(LATEXMK_ENV)
+	mkdir -p $(BUILD)/pdf && cp $(BUILD)/latex/$(ZH)/yangbook.pdf $(BUILD)/pdf/yangbook-$(ZH).pdf
+	if [ -d $(BUILD)/html/$(ZH) ]; then cp $(BUILD)/pdf/yangbook-$(ZH).pdf $(BUILD)/html/$(ZH)/; fi
 
 # --- tests and benchmarks -----------------------------------------------------------------------
 test: html
@@ -77,7 +106,7 @@ bench: $(STAMP)
 
 # --- cleaning -----------------------------------------------------------------------------------
 clean:  # keeps $(BUILD)/.jupyter_cache, so nothing re-executes
-	rm -rf $(BUILD)/html $(BUILD)/latex $(BUILD)/gettext
+	rm -rf $(BUILD)/html $(BUILD)/latex $(BUILD)/gettext $(BUILD)/pdf
 	find $(SRC)/locales -name '*.mo' -delete
 
 clean-cache: clean

@@ -16,7 +16,22 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 project = "Deep Learning on Yang"
 author = "Yang"
 copyright = "2026, Yang"
-language = "en"
+
+
+def _language_from_rtd() -> str:
+    """The language when no ``-D language`` is given: Read the Docs' project language, or English.
+
+    Read the Docs exports READTHEDOCS_LANGUAGE in its own spelling (``en``, ``zh-cn``); a ``-D
+    language=...`` on the command line is applied after this file and wins.
+    """
+    code = os.environ.get("READTHEDOCS_LANGUAGE", "en").strip().lower()
+    sphinx_codes = {"en": "en", "zh-cn": "zh_CN"}
+    if code not in sphinx_codes:
+        raise ValueError(f"conf.py: READTHEDOCS_LANGUAGE={code!r} is not one of {sorted(sphinx_codes)}")
+    return sphinx_codes[code]
+
+
+language = _language_from_rtd()
 
 # -- Extensions ---------------------------------------------------------------------------------
 extensions = [
@@ -25,10 +40,15 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "langswitch",
+    "pdfbook",  # LaTeX only: preface, parts, one chapter per page (book/_ext/pdfbook.py)
+    "readerview",  # HTML: Download-PDF link, .ipynb twins of the notebook pages for Colab
+    "mathjaxlocal",  # HTML: MathJax served from _static, not a CDN (book/_ext/mathjaxlocal.py)
+    "searchfix",  # HTML: Sphinx 9.0's zh search names a JS stemmer that does not exist
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
-exclude_patterns = ["_build", "locales", "_ext", "**.ipynb_checkpoints", "jupyter_execute"]
+# **.ipynb: the .ipynb twins that readerview writes next to the pages for Colab are not pages.
+exclude_patterns = ["_build", "locales", "_ext", "**.ipynb_checkpoints", "jupyter_execute", "**.ipynb"]
 templates_path = ["book/_templates"]  # relative to the conf dir
 html_static_path = ["book/_static"]
 
@@ -64,16 +84,81 @@ html_theme_options = {
     "use_download_button": True,
     "home_page_in_toc": True,
     "show_toc_level": 2,
+    # Colab opens the page's .ipynb twin on GitHub (written by book/_ext/readerview.py).
+    "launch_buttons": {"colab_url": "https://colab.research.google.com"},
 }
+# pydata-sphinx-theme logs a console error on a first visit unless the default mode is named.
+html_context = {"default_mode": "auto"}
 html_sidebars = {
-    "**": ["navbar-logo.html", "lang-switcher.html", "search-button-field.html", "sbt-sidebar-nav.html"]
+    "**": ["navbar-logo.html", "lang-switcher.html", "pdf-download.html", "search-button-field.html", "sbt-sidebar-nav.html"]
 }
 
 # -- LaTeX --------------------------------------------------------------------------------------
+# xelatex + latexmk; `make pdf-deps` installs the TeX set (Debian: texlive-xetex, latexmk, FreeFont,
+# Noto CJK, texlive-fonts-recommended). The Chinese preamble is set in `_per_language` below.
 latex_engine = "xelatex"
 latex_use_xindy = False
 latex_documents = [("index", "yangbook.tex", project, author, "manual")]
-latex_elements = {"papersize": "a4paper", "pointsize": "10pt"}
+latex_show_urls = "no"
+pdfbook_backmatter = ["references"]  # its citations form the last chapter, titled \bibname
+LATEX_FONTS_FREEFONT = r"""
+\setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic, BoldFont=*Bold,
+  BoldItalicFont=*BoldItalic]
+\setsansfont{FreeSans}[Extension=.otf, UprightFont=*, ItalicFont=*Oblique, BoldFont=*Bold,
+  BoldItalicFont=*BoldOblique]
+\setmonofont{FreeMono}[Scale=0.9, Extension=.otf, UprightFont=*, ItalicFont=*Oblique,
+  BoldFont=*Bold, BoldItalicFont=*BoldOblique]
+"""
+# Both editions: Latin in FreeFont (Sphinx's xelatex default; it has the Č, Ł, Š of cited authors'
+# names, which Noto CJK lacks), Chinese in Noto CJK SC through xeCJK, so that Chinese in the English
+# edition (a translation example, an output) is set too. Naming every CJK face matters: where one is
+# missing xeCJK falls back to Fandol, whose embedded fonts cannot be copied or searched.
+LATEX_ELEMENTS_COMMON = {
+    "papersize": "a4paper",
+    "pointsize": "10pt",
+    # Long code lines wrap, even inside a long word, instead of running off the page.
+    "sphinxsetup": "verbatimforcewraps=true, verbatimmaxunderfull=2",
+    "fontenc": r"\usepackage{xeCJK}",
+    "fontpkg": LATEX_FONTS_FREEFONT + r"""
+\setCJKmainfont{Noto Serif CJK SC}[BoldFont={Noto Serif CJK SC Bold}, ItalicFont={Noto Serif CJK SC}]
+\setCJKsansfont{Noto Sans CJK SC}[BoldFont={Noto Sans CJK SC Bold}, ItalicFont={Noto Sans CJK SC}]
+\setCJKmonofont{Noto Sans Mono CJK SC}[BoldFont={Noto Sans Mono CJK SC Bold}, ItalicFont={Noto Sans Mono CJK SC}]
+""",
+    # xeCJK must not add spaces inside verbatim (code) blocks
+    "fvset": r"\fvset{fontsize=\small,formatcom=\xeCJKVerbAddon}",
+}
+LATEX_ELEMENTS_EN = {
+    **LATEX_ELEMENTS_COMMON,
+    "preamble": r"""
+\addto\captionsenglish{\renewcommand{\bibname}{References}}
+% xeCJK counts curly quotes, dashes and the ellipsis as CJK (full width); in English they are Latin.
+\xeCJKDeclareCharClass{Default}{"00B7, "2010 -> "2015, "2018, "2019, "201C, "201D, "2026}
+""",
+}
+latex_elements = dict(LATEX_ELEMENTS_EN)
+
+# The Chinese edition adds Chinese chrome: 第 N 章, 目录, 参考文献 (Sphinx falls back to babel's
+# English for zh, and its own catalogue already gives 图/表 for figure and table captions).
+LATEX_ELEMENTS_ZH = {
+    **LATEX_ELEMENTS_COMMON,
+    "fncychap": "",  # the chapter heading is set below, as 第 N 章
+    "preamble": r"""
+\makeatletter
+% Running heads read "第 N 章 Title" (Sphinx's page style uses \@chappos, as for Japanese).
+\def\@chappos{章}
+\makeatother
+\addto\captionsenglish{%
+  \renewcommand{\chaptername}{第}%
+  \renewcommand{\contentsname}{目录}%
+  \renewcommand{\bibname}{参考文献}%
+  \renewcommand{\indexname}{索引}%
+  \renewcommand{\appendixname}{附录}%
+  \renewcommand{\partname}{部分}}
+\titleformat{\chapter}[display]{\normalfont\sffamily\bfseries}%
+  {\Large 第\,\thechapter\,章}{12pt}{\Huge}
+\titlespacing*{\chapter}{0pt}{0pt}{24pt}
+""",
+}
 
 # -- Per-language settings ----------------------------------------------------------------------
 TITLES = {"en": "Deep Learning on Yang", "zh_CN": "Yang 的深度学习"}
@@ -87,6 +172,8 @@ def _per_language(app, config):
     config.project = TITLES[lang]
     config.html_title = TITLES[lang]
     config.latex_documents = [("index", "yangbook.tex", TITLES[lang], AUTHORS[lang], "manual")]
+    if lang == "zh_CN":
+        config.latex_elements = dict(LATEX_ELEMENTS_ZH)
 
 
 def _mystnb_css_first(app):

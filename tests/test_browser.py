@@ -1,0 +1,276 @@
+"""The reader's view in a real browser: headless Chromium (Debian's) driven by Selenium.
+
+The built site (`_build/html`, both languages side by side) is served by Python's http.server on
+127.0.0.1 in a thread; Selenium drives /usr/bin/chromium through Debian's chromedriver, so nothing is
+downloaded. Screenshots of one page per language go to _build/browser/.
+
+Needs: `apt-get install chromium chromium-driver` (.ci/run does it); the tests skip with that message
+where they are missing. The Download-PDF check needs `make pdf` (the PDFs are copied next to the HTML).
+What depends on the translation: the Chinese search word is taken from the zh search index, which
+holds Chinese words only once pages are translated (the test skips before that).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import BOOK, BUILD, HTML, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SHOTS = BUILD / "browser"
+NOTEBOOK_PAGE = "running"  # a notebook page every build has (book/running.md)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+# -- the server and the browser -----------------------------------------------------------------
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(html_dir):
+    handler = functools.partial(_QuietHandler, directory=str(html_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("headless Chromium is not installed: `apt-get install chromium chromium-driver` "
+                    "(Debian; .ci/run installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="yangbook-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _open(driver, url: str) -> list[dict]:
+    """Load ``url``, wait until the page's scripts have settled; returns the console's errors."""
+    driver.get_log("browser")  # drop what earlier pages logged
+    driver.get(url)
+    _wait(driver, "return document.readyState === 'complete'")
+    time.sleep(0.5)
+    # /favicon.ico: the browser asks the server's root for it, and the test serves _build/html there
+    # (the folder above the two books), not a site root; that 404 is the test's, not the book's.
+    return [entry for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and "/favicon.ico" not in entry["message"]]
+
+
+def _wait(driver, script: str, timeout: float = 20.0, what: str = ""):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or script}")
+
+
+def _fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=20) as response:
+        assert response.status == 200, f"{url}: HTTP {response.status}"
+        return response.read()
+
+
+def _pages_with_display_math(lang: str) -> list[str]:
+    root = HTML / lang
+    return sorted(
+        str(p.relative_to(root).with_suffix(""))
+        for p in root.rglob("*.html")
+        if "_static" not in p.parts and 'class="math notranslate nohighlight"' in p.read_text(encoding="utf-8")
+    )
+
+
+# -- the tests ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+@pytest.mark.parametrize("page", ["index", NOTEBOOK_PAGE])
+def test_page_renders_without_console_errors(site, browser, lang, page):
+    errors = _open(browser, f"{site}/{lang}/{page}.html")
+    assert not errors, f"{lang}/{page}.html logs console errors: {errors}"
+    heading = browser.execute_script("return document.querySelector('main h1, article h1').textContent")
+    assert heading.strip(), f"{lang}/{page}.html shows no title"
+    if page == "index":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(SHOTS / f"index-{lang}.png"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_display_math_is_typeset(site, browser, lang):
+    pages = _pages_with_display_math(lang)
+    if not pages:
+        pytest.skip("no page of the book has display math yet")
+    errors = _open(browser, f"{site}/{lang}/{pages[0]}.html")
+    assert not errors, errors
+    blocks = browser.execute_script("return document.querySelectorAll('div.math').length")
+    _wait(browser, f"return document.querySelectorAll('div.math mjx-container').length >= {blocks}",
+          what=f"MathJax to typeset the {blocks} display equations of {pages[0]}")
+    raw = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.math'))"
+        ".filter(d => !d.querySelector('mjx-container')).map(d => d.textContent)")
+    assert not raw, f"untypeset display math on {pages[0]}: {raw}"
+    text = browser.execute_script("return document.querySelector('main').innerText")
+    assert "$$" not in text and "\\[" not in text, f"raw TeX left on {pages[0]}"
+
+
+def test_language_switcher_round_trip(site, browser):
+    _open(browser, f"{site}/en/{NOTEBOOK_PAGE}.html")
+    browser.find_element("css selector", "nav.yang-langswitch a[hreflang='zh-CN']").click()
+    _wait(browser, f"return location.pathname.endsWith('/zh_CN/{NOTEBOOK_PAGE}.html')", what="the zh page")
+    assert browser.execute_script("return document.documentElement.lang") == "zh-CN"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SHOTS / f"{NOTEBOOK_PAGE}-zh_CN.png"))
+    browser.find_element("css selector", "nav.yang-langswitch a[hreflang='en']").click()
+    _wait(browser, f"return location.pathname.endsWith('/en/{NOTEBOOK_PAGE}.html')", what="the en page")
+    assert browser.execute_script("return document.documentElement.lang") == "en"
+
+
+def _search(browser, site: str, lang: str, word: str) -> list[str]:
+    errors = _open(browser, f"{site}/{lang}/search.html?q={urllib.request.quote(word)}")
+    assert not errors, errors
+    return _wait(
+        browser,
+        "const r = document.querySelectorAll('#search-results li a, ul.search li a');"
+        "return r.length ? Array.from(r).map(a => a.getAttribute('href')) : null;",
+        what=f"search results for {word!r} in {lang}",
+    )
+
+
+def test_search_finds_an_english_word(site, browser):
+    hits = _search(browser, site, "en", "notebook")
+    assert any("running" in hit for hit in hits), hits
+
+
+def test_search_finds_a_chinese_word(site, browser):
+    index = (HTML / "zh_CN" / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(index[index.index("(") + 1: index.rindex(")")])["terms"]
+    # a term maps to a document index or a list of them; an incremental build leaves stale terms
+    # with an empty list behind
+    words = sorted(term for term, docs in terms.items() if len(CJK.findall(term)) >= 2 and docs != [])
+    if not words:
+        pytest.skip("the zh search index has no Chinese word yet: no page is translated")
+    hits = _search(browser, site, "zh_CN", words[0])
+    assert hits, f"searching {words[0]!r} found nothing"
+
+
+def test_download_pdf_link_resolves(site, browser):
+    for lang in ("en", "zh_CN"):
+        _open(browser, f"{site}/{lang}/{NOTEBOOK_PAGE}.html")
+        link = browser.find_element("css selector", "a.yang-pdf-link")
+        href = link.get_attribute("href")
+        assert href.endswith(f"/{lang}/yangbook-{lang}.pdf"), href
+        if not (HTML / lang / f"yangbook-{lang}.pdf").exists():
+            pytest.skip(f"the {lang} PDF is not built: `make pdf` (after `make pdf-deps`) puts it next to the HTML")
+        assert _fetch(href)[:5] == b"%PDF-"
+
+
+def test_notebook_page_offers_ipynb_and_colab(site, browser):
+    import jupytext
+    import nbformat
+
+    _open(browser, f"{site}/en/{NOTEBOOK_PAGE}.html")
+    hrefs = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    # the executed notebook, outputs included
+    download = next(h for h in hrefs if h.endswith(f"_sources/{NOTEBOOK_PAGE}.ipynb"))
+    executed = nbformat.reads(_fetch(download).decode("utf-8"), as_version=4)
+    nbformat.validate(executed)
+    assert any(cell.get("outputs") for cell in executed.cells if cell.cell_type == "code")
+    # Colab opens the committed .ipynb twin of the page from the repository
+    colab = [h for h in hrefs if h.startswith("https://colab.research.google.com/github/")]
+    assert colab, "no Open-in-Colab link"
+    match = re.fullmatch(r"https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/(.+)", colab[0])
+    assert match and match.group(1) == f"book/{NOTEBOOK_PAGE}.ipynb", colab[0]
+    twin = ROOT / match.group(1)
+    assert twin.exists(), f"{twin} is missing: Colab would find nothing"
+    notebook = nbformat.read(twin, as_version=4)
+    nbformat.validate(notebook)
+    source = jupytext.read(BOOK / f"{NOTEBOOK_PAGE}.md")
+    code = lambda nb: [c.source for c in nb.cells if c.cell_type == "code"]  # noqa: E731
+    assert code(notebook) == code(source), f"{twin} is out of date with its .md: rebuild the HTML"
+    if (ROOT / ".git").exists():
+        tracked = subprocess.run(["git", "ls-files", "--error-unmatch", str(twin)], cwd=ROOT,
+                                 capture_output=True).returncode == 0
+        assert tracked, f"{twin.relative_to(ROOT)} is not committed: Colab reads it from the repository"
+
+
+def test_code_cells_have_copy_buttons(site, browser):
+    _open(browser, f"{site}/en/{NOTEBOOK_PAGE}.html")
+    cells, buttons = browser.execute_script(
+        "return [document.querySelectorAll('div.cell_input pre').length,"
+        " document.querySelectorAll('div.cell_input button.copybtn').length]")
+    assert cells and buttons == cells, f"{buttons} copy buttons for {cells} code cells"
+
+
+def _contrast(rgb1, rgb2) -> float:
+    def lum(rgb):
+        def ch(c):
+            c /= 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        r, g, b = (ch(c) for c in rgb[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    hi, lo = sorted((lum(rgb1), lum(rgb2)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+_COLOURS = """
+const parse = c => c.match(/[\\d.]+/g).map(Number);
+const background = el => {
+  for (; el; el = el.parentElement) {
+    const c = parse(getComputedStyle(el).backgroundColor);
+    if (c.length < 4 || c[3] > 0) return c;
+  }
+  return [255, 255, 255];
+};
+return Array.from(document.querySelectorAll('div.cell_output pre')).map(
+  el => [parse(getComputedStyle(el).color), background(el)]);
+"""
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_notebook_outputs_readable(site, browser, mode):
+    _open(browser, f"{site}/en/{NOTEBOOK_PAGE}.html")
+    browser.execute_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
+    _open(browser, f"{site}/en/{NOTEBOOK_PAGE}.html")
+    assert browser.execute_script("return document.documentElement.dataset.theme") == mode
+    pairs = browser.execute_script(_COLOURS)
+    assert pairs, "the page shows no text output"
+    worst = min(_contrast(fg, bg) for fg, bg in pairs)
+    if mode == "dark":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SHOTS / f"{NOTEBOOK_PAGE}-en-dark.png"))
+    browser.execute_script("localStorage.clear();")
+    assert worst >= 4.5, f"{mode} mode: notebook output text has contrast {worst:.2f} (< 4.5, WCAG AA)"
+    if mode == "dark":
+        images = browser.execute_script(
+            "return Array.from(document.querySelectorAll('div.cell_output img'))"
+            ".map(i => getComputedStyle(i).backgroundColor)")
+        assert all(bg == "rgb(255, 255, 255)" for bg in images), images
