@@ -22,16 +22,14 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from langswitch import rtd_code
+
 __version__ = "1.0"
 logger = logging.getLogger(__name__)
 
 # The link's text, per language (the theme's catalogues have no such string).
 LABELS = {"en": "Download PDF", "zh_CN": "下载 PDF"}
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
-
-
-def rtd_code(lang: str) -> str:
-    return lang.replace("_", "-").lower()
 
 
 def pdf_filename(lang: str) -> str:
