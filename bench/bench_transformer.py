@@ -3,8 +3,10 @@
 A training step (forward, backward, no optimiser) of ``yangbook.transformer.Transformer`` against
 ``nn.Transformer`` wrapped with the same embedding, positional encoding and tied output projection, and
 ``MultiHeadAttention`` against ``nn.MultiheadAttention`` (self-attention with a padding mask, forward +
-backward). Runs alternate between the two so that drifting machine load hits both; the median of the
-repetitions is reported. Prints the ratio ours / PyTorch (below 1 means ours is faster).
+backward). Runs alternate between the two so that drifting machine load hits both. Prints the median
+times and two ratios ours / PyTorch (below 1 means ours is faster): of the medians, and of the fastest
+runs (load from other processes only ever adds time, so the minimum is the least noisy estimate).
+Everything runs twice: with one thread and with PyTorch's default number of threads.
 Run alone with ``python bench/run.py transformer``.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from yangbook.transformer import MultiHeadAttention, PositionalEncoding, Transfo
 
 VOCAB, D, HEADS, LAYERS, D_FF = 1000, 256, 8, 3, 1024
 BATCH, SRC_LEN, TGT_LEN, PAD = 32, 40, 36, 0
-REPEATS, WARMUP = 10, 2
+REPEATS, MHA_REPEATS, WARMUP = 10, 30, 2
 
 
 class TorchSeq2Seq(nn.Module):
@@ -52,16 +54,21 @@ def _time(fn):
     return time.perf_counter() - start
 
 
-def _compare(ours, theirs):
+def _compare(ours, theirs, repeats=REPEATS):
     for _ in range(WARMUP):
         ours(), theirs()
     t_ours, t_theirs = [], []
-    for i in range(REPEATS):
+    for i in range(repeats):
         if i % 2:
             t_theirs.append(_time(theirs)); t_ours.append(_time(ours))
         else:
             t_ours.append(_time(ours)); t_theirs.append(_time(theirs))
-    return statistics.median(t_ours), statistics.median(t_theirs)
+    return t_ours, t_theirs
+
+
+def _row(name, t_ours, t_theirs):
+    a, b = statistics.median(t_ours), statistics.median(t_theirs)
+    print(f"{name:<44} {a * 1e3:>9.2f} {b * 1e3:>9.2f} {a / b:>8.2f} {min(t_ours) / min(t_theirs):>8.2f}")
 
 
 def _batch():
@@ -75,12 +82,20 @@ def _batch():
 
 
 def main() -> None:
+    default_threads = torch.get_num_threads()
+    for threads in dict.fromkeys((1, default_threads)):
+        torch.set_num_threads(threads)
+        _run(threads)
+    torch.set_num_threads(default_threads)
+
+
+def _run(threads) -> None:
     torch.manual_seed(0)
     src, tgt = _batch()
-    print(f"threads {torch.get_num_threads()}; median of {REPEATS} runs, alternating")
+    print(f"\n{threads} thread(s); {REPEATS} runs per model ({MHA_REPEATS} for attention), alternating")
     print(f"Transformer: d_model {D}, {HEADS} heads, {LAYERS}+{LAYERS} layers, d_ff {D_FF}, vocab {VOCAB}, "
           f"batch {BATCH}x{SRC_LEN} -> {BATCH}x{TGT_LEN}")
-    print(f"{'benchmark':<44} {'ours ms':>9} {'torch ms':>9} {'ratio':>7}")
+    print(f"{'benchmark':<44} {'ours ms':>9} {'torch ms':>9} {'ratio':>8} {'min ratio':>8}")
     for dropout in (0.1, 0.0):
         ours = Transformer(VOCAB, VOCAB, D, HEADS, LAYERS, D_FF, dropout, pad_id=PAD).train()
         theirs = TorchSeq2Seq(dropout).train()
@@ -92,8 +107,7 @@ def main() -> None:
                 nn.functional.cross_entropy(logits.reshape(-1, VOCAB), tgt.reshape(-1)).backward()
             return run
 
-        a, b = _compare(step(ours), step(theirs))
-        print(f"{f'training step (fwd+bwd), dropout {dropout}':<44} {a * 1e3:>9.1f} {b * 1e3:>9.1f} {a / b:>7.2f}")
+        _row(f"training step (fwd+bwd), dropout {dropout}", *_compare(step(ours), step(theirs)))
 
     x = torch.randn(BATCH, SRC_LEN, D, requires_grad=True)
     pad = src == PAD
@@ -106,12 +120,11 @@ def main() -> None:
     def run_torch():
         torch_mha(x, x, x, key_padding_mask=pad, need_weights=False)[0].sum().backward()
 
-    a, b = _compare(run_ours, run_torch)
-    print(f"{'MultiHeadAttention fwd+bwd (self, padded)':<44} {a * 1e3:>9.2f} {b * 1e3:>9.2f} {a / b:>7.2f}")
+    _row("MultiHeadAttention fwd+bwd (self, padded)", *_compare(run_ours, run_torch, MHA_REPEATS))
     with torch.no_grad():
-        a, b = _compare(lambda: ours_mha(x, x, x, allowed),
-                        lambda: torch_mha(x, x, x, key_padding_mask=pad, need_weights=False))
-    print(f"{'MultiHeadAttention forward only':<44} {a * 1e3:>9.2f} {b * 1e3:>9.2f} {a / b:>7.2f}")
+        _row("MultiHeadAttention forward only", *_compare(lambda: ours_mha(x, x, x, allowed),
+                                                          lambda: torch_mha(x, x, x, key_padding_mask=pad,
+                                                                            need_weights=False), MHA_REPEATS))
 
 
 if __name__ == "__main__":
