@@ -114,6 +114,13 @@ def test_bad_shapes_raise_value_error_naming_them():
         T.Transformer(10, 12)
     with pytest.raises(ValueError, match=r"\(2, 3, 16\)"):
         T.PositionalEncoding(8)(torch.randn(2, 3, 16))
+    tiny = T.Transformer(10, 10, d_model=8, num_heads=2, num_layers=1, d_ff=16)
+    with pytest.raises(ValueError, match=r"\[0, 10\).*to 12"):
+        tiny(torch.tensor([[1, 12]]), torch.tensor([[1, 2]]))
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        tiny(torch.tensor([1, 2]), torch.tensor([[1, 2]]))
+    with pytest.raises(ValueError, match="float32"):
+        tiny(torch.ones(1, 2), torch.tensor([[1, 2]]))
 
 
 # --- positional encoding -------------------------------------------------------------------------
@@ -177,10 +184,10 @@ def test_model_is_causal_and_ignores_source_padding():
     torch.testing.assert_close(out2[:, :3], out[:, :3])
     assert not torch.allclose(out2[:, 3:], out[:, 3:])
     # a padded source position, hidden by an explicit mask, may hold any token
-    src_mask = padding_mask = T.padding_mask(src)
+    src_mask = T.padding_mask(src)
     src3 = src.clone()
     src3[1, 3:] = torch.tensor([25, 26])
-    out3 = model(src3, tgt, src_mask=padding_mask)
+    out3 = model(src3, tgt, src_mask=src_mask)
     torch.testing.assert_close(out3, model(src, tgt, src_mask=src_mask))
 
 

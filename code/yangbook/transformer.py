@@ -349,6 +349,12 @@ class Transformer(nn.Module):
         self.generator.weight = self.tgt_embed.weight    # the pre-softmax projection shares the matrix
 
     def _embed(self, embedding, tokens):
+        if tokens.dtype not in (torch.int64, torch.int32) or tokens.numel() == 0:
+            raise ValueError(f"Transformer: token ids must be a non-empty integer tensor, got {tokens.dtype} "
+                             f"of shape {tuple(tokens.shape)}")
+        if tokens.min() < 0 or tokens.max() >= embedding.num_embeddings:
+            raise ValueError(f"Transformer: token ids must lie in [0, {embedding.num_embeddings}), got values "
+                             f"from {tokens.min().item()} to {tokens.max().item()}")
         return self.pos(embedding(tokens) * math.sqrt(self.d_model))   # (N, length, d_model)
 
     def encode(self, src, src_mask=None):
