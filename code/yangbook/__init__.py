@@ -5,6 +5,8 @@ tag ``export``; each generated file names the pages it comes from. Edit the page
 
 Modules:
     utils        seeding and parameter counting (page "Running the code")
+    transformer  the Transformer of "Attention Is All You Need": attention, the model, decoding, and
+                 the number-translation data (Part I; import it as ``yangbook.transformer``)
 """
 from .utils import count_parameters, format_count, set_seed
 

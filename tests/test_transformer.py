@@ -1,0 +1,305 @@
+"""Tests of yangbook.transformer against PyTorch's own modules, the paper and the data's definition."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from yangbook import transformer as T
+from yangbook.utils import count_parameters
+
+ATOL = 1e-5
+
+
+def _pad_masks(lengths, total):
+    pad = torch.arange(total)[None, :] >= torch.tensor(lengths)[:, None]  # True at padding (PyTorch)
+    return pad, ~pad[:, None, None, :]                                     # ours: True = attend
+
+
+# --- scaled dot-product and multi-head attention -------------------------------------------------
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_sdpa_matches_torch(masked):
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 6, 8), torch.randn(2, 3, 6, 4)
+    mask = _pad_masks([6, 2], 6)[1] if masked else None
+    ours, weights = T.scaled_dot_product_attention(q, k, v, mask)
+    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=ATOL, rtol=0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 5))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
+def test_mha_matches_torch_cross_attention_with_padding(fused, bias):
+    torch.manual_seed(1)
+    ref = nn.MultiheadAttention(32, 4, bias=bias, batch_first=True).eval()
+    ours = T.load_torch_mha(T.MultiHeadAttention(32, 4, bias=bias, fused=fused), ref).eval()
+    x, mem = torch.randn(3, 5, 32), torch.randn(3, 7, 32)
+    pad, mask = _pad_masks([7, 4, 1], 7)
+    expected, _ = ref(x, mem, mem, key_padding_mask=pad)
+    torch.testing.assert_close(ours(x, mem, mem, mask), expected, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_mha_matches_torch_causal_self_attention(fused):
+    torch.manual_seed(2)
+    ref = nn.MultiheadAttention(24, 3, batch_first=True).train()   # train mode with dropout 0: no fast path
+    ours = T.load_torch_mha(T.MultiHeadAttention(24, 3, fused=fused), ref)
+    x = torch.randn(2, 6, 24)
+    expected, _ = ref(x, x, x, attn_mask=nn.Transformer.generate_square_subsequent_mask(6), need_weights=False)
+    torch.testing.assert_close(ours(x, x, x, T.causal_mask(6)), expected, atol=ATOL, rtol=0)
+
+
+def test_mha_gradients_match_torch():
+    torch.manual_seed(3)
+    ref = nn.MultiheadAttention(16, 2, batch_first=True)
+    ours = T.load_torch_mha(T.MultiHeadAttention(16, 2), ref)
+    x = torch.randn(2, 4, 16)
+    ref(x, x, x, need_weights=False)[0].square().sum().backward()
+    ours(x, x, x).square().sum().backward()
+    torch.testing.assert_close(ours.w_o.weight.grad, ref.out_proj.weight.grad, atol=ATOL, rtol=0)
+    torch.testing.assert_close(ours.w_q.weight.grad, ref.in_proj_weight.grad[:16], atol=ATOL, rtol=0)
+
+
+def test_readable_and_fused_paths_agree():
+    torch.manual_seed(4)
+    mha = T.MultiHeadAttention(32, 8).eval()
+    x, mem = torch.randn(2, 5, 32), torch.randn(2, 9, 32)
+    mask = T.causal_mask(9)[..., :5, :] & _pad_masks([9, 6], 9)[1]
+    fused = mha(x, mem, mem, mask)
+    mha.fused = False
+    readable = mha(x, mem, mem, mask)
+    torch.testing.assert_close(fused, readable, atol=ATOL, rtol=0)
+    assert mha.last_weights.shape == (2, 8, 5, 9)
+    assert (mha.last_weights[1, :, :, 6:] == 0).all()          # padded keys get no weight
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_masked_keys_do_not_influence_output(fused):
+    torch.manual_seed(5)
+    mha = T.MultiHeadAttention(16, 4, fused=fused).eval()
+    x = torch.randn(2, 6, 16)
+    mask = T.causal_mask(6) & _pad_masks([6, 4], 6)[1]
+    out = mha(x, x, x, mask)
+    y = x.clone()
+    y[1, 4:] = torch.randn(2, 16)            # change padded positions of sentence 2
+    out2 = mha(y, y, y, mask)
+    torch.testing.assert_close(out2[1, :4], out[1, :4])       # real positions unchanged
+    z = x.clone()
+    z[:, 3] = torch.randn(2, 16)             # change position 3: outputs 0..2 must not move
+    out3 = mha(z, z, z, mask)
+    torch.testing.assert_close(out3[:, :3], out[:, :3])
+    assert not torch.allclose(out3[0, 3:], out[0, 3:])        # and the change is visible after it
+
+
+def test_bad_shapes_raise_value_error_naming_them():
+    with pytest.raises(ValueError, match="d_model=30.*num_heads=4"):
+        T.MultiHeadAttention(30, 4)
+    with pytest.raises(ValueError, match="not divisible"):
+        T.Transformer(10, 10, d_model=30, num_heads=4)
+    mha = T.MultiHeadAttention(16, 4)
+    x = torch.randn(2, 5, 16)
+    with pytest.raises(ValueError, match=r"\(2, 5, 8\)"):
+        mha(x, torch.randn(2, 5, 8), torch.randn(2, 5, 8))
+    with pytest.raises(ValueError, match=r"\(5, 16\)"):
+        mha(torch.randn(5, 16), x, x)
+    with pytest.raises(ValueError, match=r"\(3, 1, 1, 5\)"):
+        mha(x, x, x, torch.ones(3, 1, 1, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="boolean"):
+        mha(x, x, x, torch.ones(2, 1, 1, 5))
+    with pytest.raises(ValueError, match="src_vocab == tgt_vocab"):
+        T.Transformer(10, 12)
+    with pytest.raises(ValueError, match=r"\(2, 3, 16\)"):
+        T.PositionalEncoding(8)(torch.randn(2, 3, 16))
+    tiny = T.Transformer(10, 10, d_model=8, num_heads=2, num_layers=1, d_ff=16)
+    with pytest.raises(ValueError, match=r"\[0, 10\).*to 12"):
+        tiny(torch.tensor([[1, 12]]), torch.tensor([[1, 2]]))
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        tiny(torch.tensor([1, 2]), torch.tensor([[1, 2]]))
+    with pytest.raises(ValueError, match="float32"):
+        tiny(torch.ones(1, 2), torch.tensor([[1, 2]]))
+
+
+# --- positional encoding -------------------------------------------------------------------------
+
+def test_positional_encoding_formula_and_linear_shift():
+    d, n = 32, 120
+    pe = T.sinusoidal_encoding(n, d).double()
+    ref = torch.tensor([[math.sin(p / 10000 ** (i / d)) if i % 2 == 0 else math.cos(p / 10000 ** ((i - 1) / d))
+                         for i in range(d)] for p in range(n)], dtype=torch.float64)
+    torch.testing.assert_close(pe, ref, atol=1e-4, rtol=0)
+    for k in (1, 5, 33):
+        # PE_{pos+k} = M_k PE_pos with M_k block-diagonal rotations by the angle omega_i * k
+        M = torch.zeros(d, d, dtype=torch.float64)
+        for i in range(d // 2):
+            w = k / 10000 ** (2 * i / d)
+            M[2 * i:2 * i + 2, 2 * i:2 * i + 2] = torch.tensor([[math.cos(w), math.sin(w)], [-math.sin(w), math.cos(w)]])
+        torch.testing.assert_close(pe[:n - k] @ M.T, pe[k:], atol=1e-4, rtol=0)
+        # and one least-squares matrix, with no formula, maps every position to the one k later
+        fit = torch.linalg.lstsq(pe[:n - k], pe[k:]).solution
+        torch.testing.assert_close(pe[:n - k] @ fit, pe[k:], atol=1e-4, rtol=0)
+    x = torch.zeros(2, 10, d)
+    torch.testing.assert_close(T.PositionalEncoding(d, dropout=0.0)(x), pe[:10].float().expand(2, 10, d))
+
+
+# --- encoder and decoder layers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_layer_matches_torch(norm_first):
+    torch.manual_seed(6)
+    ref = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=norm_first).train()
+    ours = T.load_torch_layer(T.EncoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first), ref)
+    x = torch.randn(3, 7, 32)
+    pad, mask = _pad_masks([7, 5, 2], 7)
+    torch.testing.assert_close(ours(x, mask), ref(x, src_key_padding_mask=pad), atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_layer_matches_torch(norm_first):
+    torch.manual_seed(7)
+    ref = nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=norm_first).train()
+    ours = T.load_torch_layer(T.DecoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first), ref)
+    x, mem = torch.randn(3, 5, 32), torch.randn(3, 7, 32)
+    pad, mask = _pad_masks([7, 5, 2], 7)
+    expected = ref(x, mem, tgt_mask=nn.Transformer.generate_square_subsequent_mask(5), memory_key_padding_mask=pad)
+    torch.testing.assert_close(ours(x, mem, T.causal_mask(5), mask), expected, atol=ATOL, rtol=0)
+
+
+def _tiny(**kw):
+    torch.manual_seed(8)
+    return T.Transformer(30, 30, d_model=32, num_heads=4, num_layers=2, d_ff=64, dropout=0.0, **kw).eval()
+
+
+def test_model_is_causal_and_ignores_source_padding():
+    model = _tiny()
+    src = torch.tensor([[5, 6, 7, 8, 9], [10, 11, 12, 0, 0]])
+    tgt = torch.tensor([[1, 13, 14, 15, 16], [1, 17, 18, 19, 20]])
+    out = model(src, tgt)
+    tgt2 = tgt.clone()
+    tgt2[:, 3:] = torch.tensor([21, 22])                       # change the future
+    out2 = model(src, tgt2)
+    torch.testing.assert_close(out2[:, :3], out[:, :3])
+    assert not torch.allclose(out2[:, 3:], out[:, 3:])
+    # a padded source position, hidden by an explicit mask, may hold any token
+    src_mask = T.padding_mask(src)
+    src3 = src.clone()
+    src3[1, 3:] = torch.tensor([25, 26])
+    out3 = model(src3, tgt, src_mask=src_mask)
+    torch.testing.assert_close(out3, model(src, tgt, src_mask=src_mask))
+
+
+def test_shared_embeddings_are_one_tensor():
+    model = _tiny()
+    assert model.src_embed.weight is model.tgt_embed.weight is model.generator.weight
+    untied = _tiny(share_embeddings=False)
+    assert untied.src_embed.weight is not untied.tgt_embed.weight
+    assert untied.tgt_embed.weight is untied.generator.weight
+    assert count_parameters(untied) - count_parameters(model) == 30 * 32
+
+
+def _by_hand(vocab, d, d_ff, layers=6):
+    attn, ffn, norm = 4 * (d * d + d), 2 * d * d_ff + d_ff + d, 2 * d
+    return layers * (attn + ffn + 2 * norm) + layers * (2 * attn + ffn + 3 * norm) + vocab * d
+
+
+def test_parameter_counts_of_the_papers_models():
+    base, big = T.transformer_base(37_000), T.transformer_big(37_000)
+    n_base, n_big = count_parameters(base), count_parameters(big)
+    assert n_base == _by_hand(37_000, 512, 2048) == 63_082_496
+    assert n_big == _by_hand(37_000, 1024, 4096) == 214_245_376
+    # Table 3 of the paper: 65M and 213M (rounded, vocabulary not exactly stated)
+    assert abs(n_base - 65e6) / 65e6 < 0.05 and abs(n_big - 213e6) / 213e6 < 0.05
+    assert big.encoder[0].self_attn.num_heads == 16 and big.pos.dropout.p == 0.3
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+def _logprob(model, src, ids, alpha):
+    tgt = torch.tensor([[T.BOS] + ids + [T.EOS]])
+    logp = torch.log_softmax(model(src, tgt[:, :-1]), -1)[0]
+    total = logp.gather(-1, tgt[0, 1:, None]).sum().item()
+    return total / ((5 + len(ids) + 1) / 6) ** alpha
+
+
+def test_beam_one_equals_greedy_and_beam_four_scores_at_least_as_well():
+    model = _tiny()
+    torch.manual_seed(9)
+    src = torch.randint(4, 30, (6, 7))
+    src[2, 5:] = 0
+    greedy = T.greedy_decode(model, src, max_len=12)
+    assert T.beam_search(model, src, beam_size=1, max_len=12) == greedy
+    beam = T.beam_search(model, src, beam_size=4, alpha=0.6, max_len=12)
+    for i in range(len(greedy)):
+        if len(greedy[i]) < 12 and len(beam[i]) < 12:    # both finished: compare penalised scores
+            assert _logprob(model, src[i:i + 1], beam[i], 0.6) >= _logprob(model, src[i:i + 1], greedy[i], 0.6) - 1e-4
+    with pytest.raises(ValueError, match="beam_size"):
+        T.beam_search(model, src, beam_size=0)
+
+
+# --- data and training pieces --------------------------------------------------------------------
+
+def test_number_pairs_follow_num2words_and_cn2an():
+    assert T.number_pair(421305) == ("four hundred and twenty-one thousand, three hundred and five", "四十二万一千三百零五")
+    assert T.number_pair(105)[1] == "一百零五"
+    assert T.tokenize_en("twenty-one thousand, five") == ["twenty", "-", "one", "thousand", ",", "five"]
+    with pytest.raises(ValueError):
+        T.number_pair(-3)
+
+
+def test_splits_are_deterministic_and_disjoint():
+    a, b = T.make_number_splits(seed=3), T.make_number_splits(seed=3)
+    assert a == b
+    assert a["train"] != T.make_number_splits(seed=4)["train"]
+    sets = {k: set(v) for k, v in a.items()}
+    assert len(sets["train"]) == len(a["train"]) and len(sets["test"]) == len(a["test"])
+    assert not (sets["train"] & sets["valid"] or sets["train"] & sets["test"] or sets["valid"] & sets["test"])
+    assert max(a["train"] + a["valid"] + a["test"]) < 10 ** 6 <= min(a["extra"])
+    digits = {len(str(n)) for n in a["train"]}
+    assert digits == {1, 2, 3, 4, 5, 6}
+
+
+def test_vocab_batches_cover_every_pair_once():
+    numbers = T.make_number_splits(seed=0, n_train=300, n_valid=10, n_test=10, n_extra=5)["train"]
+    vocab = T.Vocab(T.tokenize_en(T.number_pair(n)[0]) + T.tokenize_zh(T.number_pair(n)[1]) for n in numbers)
+    pairs = T.encode_pairs(numbers, vocab)
+    seen = []
+    for src, tgt in T.length_batches(pairs, max_tokens=200, seed=1):
+        assert src.size(0) * src.size(1) <= 200 and src.size(0) == tgt.size(0)
+        for s, t in zip(src.tolist(), tgt.tolist()):
+            seen.append("".join(vocab.decode(t)))
+            assert t[0] == T.BOS and T.EOS in t and T.EOS in s
+    assert sorted(seen) == sorted(T.number_pair(n)[1] for n in numbers)
+    assert vocab.encode(["million"]) == [T.UNK]
+
+
+def test_label_smoothing_matches_torch():
+    torch.manual_seed(10)
+    logits, target = torch.randn(3, 7, 20), torch.randint(0, 20, (3, 7))
+    expected = F.cross_entropy(logits.view(-1, 20), target.view(-1), ignore_index=T.PAD, label_smoothing=0.1)
+    torch.testing.assert_close(T.label_smoothed_loss(logits, target, 0.1), expected)
+
+
+def test_learning_rate_schedule_peaks_at_warmup():
+    lrs = [T.transformer_lr(s, 512, 4000) for s in range(1, 20001)]
+    assert max(range(len(lrs)), key=lrs.__getitem__) + 1 == 4000
+    assert math.isclose(lrs[3999], 512 ** -0.5 * 4000 ** -0.5)
+    assert math.isclose(lrs[15999] / lrs[3999], 0.5)            # inverse square root: 4x the steps, half
+
+
+# --- the executed training page ------------------------------------------------------------------
+
+def test_training_page_reaches_the_bar(html_dir):
+    """The built page must print >= 95 % exact match on the held-out test set, in both languages."""
+    import re
+    for lang in ("en", "zh_CN"):
+        page = html_dir / lang / "transformer" / "training.html"
+        text = page.read_text(encoding="utf-8")
+        found = re.findall(r"greedy: exact match ([0-9.]+)%, BLEU ([0-9.]+), chrF ([0-9.]+)", text)
+        assert found, f"{page}: no greedy result printed"
+        exact, bleu, chrf = map(float, found[0])
+        assert exact >= 95.0, f"{page}: exact match {exact}% is below the 95 % bar"
+        assert 0 < bleu <= 100 and 0 < chrf <= 100
+        assert re.search(r"training wall time: [0-9.]+ s for 900 steps", text), f"{page}: no wall time"
