@@ -108,7 +108,10 @@ def test_en_pages_are_in_english(html_dir):
         text = _parse(page)
         body = "".join(text.body)
         assert not CJK.search(text.h1)
-        assert len(CJK.findall(body)) < 10, f"{page.name}: Chinese in the English edition"
+        # Chinese examples are quoted in English prose (the translation task of Part I), but a page
+        # whose translation leaked into the English edition would be mostly Chinese
+        share = len(CJK.findall(body)) / max(1, len(body))
+        assert share < 0.03, f"{page.name}: {share:.0%} of the English edition's text is Chinese"
 
 
 def test_translations_reach_the_pages(html_dir):
