@@ -1,0 +1,399 @@
+"""Tests of the book's forgery data (yangbook.deepfake.data, from book/deepfake/data.md).
+
+The references are outside the code under test: pixel colours of the drawn image for the landmarks,
+the colours the renderer was asked to draw, set membership for the splits, and the rank statistic
+(AUC) between real and forged samples for the artifact measures.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from yangbook.deepfake import data as D
+
+
+def _auc(real, fake):
+    r, f = np.asarray(real)[:, None], np.asarray(fake)[None, :]
+    return float((f > r).mean() + 0.5 * (f == r).mean())
+
+
+def _face(i, size=256, population=5, **kw):
+    r = np.random.default_rng([population, i])
+    return D.render_face(D.Identity.sample(i, population), D.Scene.sample(r), D.Pose.sample(r), size,
+                         mouth_open=r.uniform(0, 0.3), noise_seed=i, **kw)
+
+
+# --- determinism ---------------------------------------------------------------------------------
+
+def test_same_seed_gives_identical_bytes():
+    a, la = _face(3)
+    b, lb = _face(3)
+    assert a.tobytes() == b.tobytes() and la.tobytes() == lb.tobytes()
+    c, _ = _face(4)
+    assert a.tobytes() != c.tobytes()
+    for method in ("self_blend", "swap", "nearest", "zero"):
+        x = D.FaceForgeryDataset("train", method, length=4, size=64, seed=1, cache=False)
+        y = D.FaceForgeryDataset("train", method, length=4, size=64, seed=1, cache=False)
+        # access order must not matter: y starts with the fake of pair 1, x with the real
+        y3 = y[3]
+        x_all = [x[i] for i in range(4)]
+        assert torch.equal(x_all[3]["image"], y3["image"])
+        assert torch.equal(x_all[3]["mask"], y3["mask"])
+        z = D.FaceForgeryDataset("train", method, length=4, size=64, seed=2, cache=False)
+        assert not torch.equal(x_all[0]["image"], z[0]["image"])
+
+
+def test_clip_dataset_deterministic():
+    a = D.FaceClipDataset("val", "lipsync", length=2, frames=8, size=48, seed=3, cache=False)[1]
+    b = D.FaceClipDataset("val", "lipsync", length=2, frames=8, size=48, seed=3, cache=False)[1]
+    assert torch.equal(a["video"], b["video"]) and torch.equal(a["audio"], b["audio"])
+
+
+# --- landmarks on the drawn features ------------------------------------------------------------
+
+def _clean_scene(seed=0):
+    """A scene with no light gradient and no noise, a blue background and a green shirt."""
+    s = D.Scene.sample(np.random.default_rng(seed))
+    return dataclasses.replace(s, background=(0.0, 0.0, 255.0) * 9, clutter=0, shirt=(0.0, 255.0, 0.0),
+                               light=0.0, noise=0.0)
+
+
+@pytest.mark.parametrize("identity", [0, 1, 2, 3, 11])
+def test_landmarks_lie_on_rendered_features(identity):
+    ident = D.Identity.sample(identity)
+    ident = dataclasses.replace(ident, hair_style=0)  # keep hair off the jaw line
+    skin = np.array(ident.skin)
+    img, L = D.render_face(ident, _clean_scene(identity), D.Pose(), 256, eye_open=1.0, mouth_open=1.0)
+    img = img.astype(float)
+
+    def near_skin(p, r):
+        x, y = np.round(p).astype(int)
+        win = img[y - r:y + r + 1, x - r:x + r + 1].reshape(-1, 3)
+        d = np.abs(win - skin).max(1)
+        return (d <= 3).any(), (d > 20).any()
+
+    # every jaw point from 2 to 14 sits on the border between skin and something else
+    for k in range(2, 15):
+        on_skin, off_skin = near_skin(L[k], 2)
+        assert on_skin and off_skin, f"jaw landmark {k} at {L[k]} is not on the face outline"
+    # the eye centres are eye (iris, pupil or white), not skin
+    for eye in (slice(36, 42), slice(42, 48)):
+        x, y = np.round(L[eye].mean(0)).astype(int)
+        assert np.abs(img[y, x] - skin).max() > 30
+    # the eye corners and the lid points lie on the eye's outline: skin on one side, eye on the other
+    for k in range(36, 48):
+        on_skin, off_skin = near_skin(L[k], 2)
+        assert on_skin and off_skin, f"eye landmark {k} at {L[k]} is not on the eye's outline"
+    # between facing lid points (37-41, 38-40, 43-47, 44-46) lies the eye, not skin
+    for a, b in ((37, 41), (38, 40), (43, 47), (44, 46)):
+        x, y = np.round((L[a] + L[b]) / 2).astype(int)
+        assert np.abs(img[y, x] - skin).max() > 30, f"no eye between landmarks {a} and {b}"
+    # an open mouth: the middle of the inner lips is the dark mouth interior (55, 18, 22)
+    x, y = np.round(L[60:68].mean(0)).astype(int)
+    assert np.abs(img[y, x] - [55, 18, 22]).max() < 25
+    # the nose tip lies on skin (the bridge line is drawn 15 % darker than the skin)
+    x, y = np.round(L[30]).astype(int)
+    assert np.abs(img[y - 3:y + 4, x - 3:x + 4] - skin).max(-1).min() < 40
+
+
+def test_eye_aspect_ratio_follows_openness():
+    ident, scene = D.Identity.sample(9), _clean_scene(9)
+    ears = [float(D.eye_aspect_ratio(D.face_landmarks(ident, scene, D.Pose(), 256, o))) for o in (1.0, 0.5, 0.0)]
+    assert 0.2 < ears[0] < 0.45
+    assert ears[2] < 0.02
+    assert abs(ears[1] - ears[0] / 2) < 0.02  # linear in openness
+    # a closed eye shows no white: no bright pixel inside the eye's landmark box
+    img, L = D.render_face(ident, scene, D.Pose(), 256, eye_open=0.0)
+    x0, y0 = np.floor(L[36:42].min(0)).astype(int)
+    x1, y1 = np.ceil(L[36:42].max(0)).astype(int)
+    assert img[y0 - 1:y1 + 2, x0 + 3:x1 - 2].min(-1).max() < 200
+
+
+# --- masks ---------------------------------------------------------------------------------------
+
+def test_masks_in_unit_interval_and_feathered():
+    img, L = _face(1)
+    donor, dl = _face(2)
+    for fake, mask in (D.blend_forgery(img, L, seed=0), D.blend_forgery(img, L, donor, dl, seed=1),
+                       D.upsample_forgery(img, L)):
+        assert mask.dtype == np.float32 and mask.shape == img.shape[:2]
+        assert mask.min() >= 0.0 and mask.max() <= 1.0
+        assert (mask > 0.99).sum() > 1000 and (mask < 0.01).sum() > 10000
+        soft = ((mask > 0.05) & (mask < 0.95)).sum()
+        assert soft > 500, "the edge should be a band, not a line"
+        step = max(np.abs(np.diff(mask, axis=0)).max(), np.abs(np.diff(mask, axis=1)).max())
+        assert step < 0.25, f"a feathered mask changes gradually, got a step of {step:.2f}"
+        # outside the mask the fake is the target
+        out = mask < 1e-4
+        assert np.abs(fake[out].astype(int) - img[out].astype(int)).max() <= 1
+    x = D.xray(mask)
+    assert x.max() <= 1.0 + 1e-6 and x[mask > 0.999].max() < 0.01
+
+
+# --- each measure sees its own artifact and not the others ---------------------------------------
+
+def test_image_measures_separate_only_their_own_forgery():
+    n = 24
+    faces = [_face(100 + i, population=7) for i in range(n)]
+    donors = [_face(200 + i, population=7) for i in range(n)]
+    forgeries = {
+        "blend": lambda im, l, i: D.blend_forgery(im, l, *donors[i], strength=0.3, seed=i)[0],
+        "self_blend": lambda im, l, i: D.blend_forgery(im, l, seed=i)[0],
+        "upsample": lambda im, l, i: D.upsample_forgery(im, l, mode=("nearest", "zero")[i % 2])[0],
+        "jpeg": lambda im, l, i: D.jpeg(im, ("c23", "c40")[i % 2]),
+    }
+    measures = {"blend": D.boundary_gradient, "upsample": D.upsampling_peak,
+                "jpeg": lambda im, l: D.blockiness(im)}
+    own = {"blend": "blend", "self_blend": "blend", "upsample": "upsample", "jpeg": "jpeg"}
+    real = {m: [f(im, l) for im, l in faces] for m, f in measures.items()}
+    for name, forge in forgeries.items():
+        fakes = [forge(im, l, i) for i, (im, l) in enumerate(faces)]
+        for m, f in measures.items():
+            a = _auc(real[m], [f(x, l) for x, (_, l) in zip(fakes, faces)])
+            if own[name] == m:
+                assert a > 0.85, f"{m} should separate real from {name}: AUC {a:.2f}"
+            else:
+                assert a < 0.75, f"{m} should not flag {name}: AUC {a:.2f}"
+
+
+def test_spectral_peak_only_after_upsampling():
+    img, L = _face(5)
+    base = D.upsampling_peak(img, L)
+    for mode in ("nearest", "zero"):
+        assert D.upsampling_peak(D.upsample_forgery(img, L, mode=mode)[0], L) > base + 0.3
+    assert D.upsampling_peak(D.blend_forgery(img, L, seed=0)[0], L) < base + 0.15
+    # strength 0 changes nothing
+    same, _ = D.upsample_forgery(img, L, strength=0.0)
+    assert np.array_equal(same, img)
+
+
+def test_clip_measures_separate_only_their_own_forgery():
+    fps, T = 25.0, 150
+    scores = {k: [] for k in ("real", "flicker", "none", "slow", "shift", "other")}
+
+    def clip(i, **kw):
+        r = np.random.default_rng([11, i])
+        return D.talking_clip(D.Identity.sample(500 + i), D.Scene.sample(r), T, r, size=64, draw=6, **kw)
+
+    def measure(c):
+        return [D.flicker_energy(c["frames"], c["landmarks"][:len(c["frames"])]),
+                -D.blink_rate(D.eye_aspect_ratio(c["landmarks"]), fps),
+                1 - D.av_sync(c["audio"], D.mouth_aspect_ratio(c["landmarks"]))[1]]
+
+    for i in range(6):
+        real = clip(i)
+        scores["real"].append(measure(real))
+        flick = dict(real, frames=D.flicker_forgery(real["frames"], real["landmarks"], 0.5, seed=i)[0])
+        scores["flicker"].append(measure(flick))
+        scores["none"].append(measure(clip(i, blinks="none")))
+        scores["slow"].append(measure(clip(i, blinks="slow")))
+        scores["shift"].append(measure(clip(i, audio_shift=(-1) ** i * (0.08 + 0.06 * i))))
+        scores["other"].append(measure(clip(i, other_audio=True)))
+    S = {k: np.array(v) for k, v in scores.items()}
+    own = {"flicker": 0, "none": 1, "slow": 1, "shift": 2, "other": 2}
+    for k, j_own in own.items():
+        for j in range(3):
+            a = _auc(S["real"][:, j], S[k][:, j])
+            if j == j_own:
+                assert a > 0.85, f"measure {j} should separate real from {k}: AUC {a:.2f}"
+            else:
+                assert a < 0.8, f"measure {j} should not flag {k}: AUC {a:.2f}"
+
+
+def test_av_offset_is_recovered():
+    r = np.random.default_rng([12, 0])
+    ident, scene = D.Identity.sample(3), D.Scene.sample(r)
+    for shift_frames in (-6, 0, 3, 8):
+        r = np.random.default_rng([12, 1])
+        c = D.talking_clip(ident, scene, 150, r, size=64, draw=0, audio_shift=shift_frames / 25)
+        off, _, _ = D.av_sync(c["audio"], D.mouth_aspect_ratio(c["landmarks"]))
+        assert abs(off - shift_frames) <= 1, (shift_frames, off)
+
+
+def test_blinks_are_natural():
+    r = np.random.default_rng(0)
+    rates, durations = [], []
+    for i in range(40):
+        o, blinks = D.blink_openness(25 * 60, 25.0, r)
+        rates.append(len(blinks))
+        durations += [d for _, d in blinks]
+    assert 14 <= np.mean(rates) <= 21
+    assert 0.1 <= min(durations) and max(durations) <= 0.4
+
+
+# --- splits and datasets -------------------------------------------------------------------------
+
+def test_splits_share_no_identity():
+    seen = {}
+    for split in D.SPLITS:
+        ids = set(D.identity_split(split))
+        ds = D.FaceForgeryDataset(split, "swap", length=40, size=64, cache=False)
+        got = {ds[i]["identity"] for i in range(40)}
+        assert got <= ids
+        seen[split] = ids
+        clips = D.FaceClipDataset(split, "blink", length=4, frames=4, size=32, draw_frames=False)
+        assert {clips[i]["identity"] for i in range(4)} <= ids
+    assert not (seen["train"] & seen["val"]) and not (seen["train"] & seen["test"]) \
+        and not (seen["val"] & seen["test"])
+    assert sum(len(v) for v in seen.values()) == 1000
+
+
+def test_sample_format_and_labels():
+    ds = D.FaceForgeryDataset("test", "all", length=8, size=64, compression="c23")
+    for i in range(8):
+        s = ds[i]
+        assert s["image"].shape == (3, 64, 64) and s["image"].dtype == torch.float32
+        assert 0 <= s["image"].min() and s["image"].max() <= 1
+        assert s["label"] == i % 2 and (s["method"] == "real") == (i % 2 == 0)
+        assert s["landmarks"].shape == (68, 2) and s["mask"].shape == (1, 64, 64)
+        assert (s["mask"].max() > 0) == (i % 2 == 1)
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
+    assert batch["image"].shape == (4, 3, 64, 64) and batch["label"].tolist() == [0, 1, 0, 1]
+    clips = D.FaceClipDataset("train", "flicker", length=2, frames=5, size=48)
+    v = clips[1]
+    assert v["video"].shape == (5, 3, 48, 48) and v["landmarks"].shape == (5, 68, 2) and v["method"] == "flicker"
+    lips = D.FaceClipDataset("train", "lipsync", length=2, frames=25, size=48)[1]
+    assert lips["audio"].shape == (D.SAMPLE_RATE,) and lips["method"] in ("shift", "other_audio")
+
+
+def test_bad_input_is_rejected_with_clear_errors():
+    img, L = _face(0, size=64)
+    with pytest.raises(ValueError, match="method"):
+        D.FaceForgeryDataset(method="gan")
+    with pytest.raises(ValueError, match="split"):
+        D.identity_split("training")
+    with pytest.raises(ValueError, match="quality"):
+        D.jpeg(img, "c99")
+    with pytest.raises(ValueError, match="landmarks"):
+        D.face_mask(L[:60], 64)
+    with pytest.raises(ValueError, match="uint8"):
+        D.blend_forgery(img.astype(float), L)
+    with pytest.raises(ValueError, match="divide"):
+        D.upsample_forgery(img[:63, :63], L, factor=2)
+    with pytest.raises(ValueError, match="size"):
+        D.render_face(D.Identity.sample(0), _clean_scene(), size=16)
+    with pytest.raises(IndexError):
+        D.FaceForgeryDataset(length=2, size=64)[2]
+    with pytest.raises(ValueError, match="seeds"):
+        D.Identity.sample(-1)
+
+
+# --- real faces (yangbook.deepfake.faces) ---------------------------------------------------------
+
+def test_haar_finds_the_astronauts_face_and_both_eyes():
+    from skimage import data as skdata
+
+    from yangbook.deepfake import faces as F
+    img = skdata.astronaut()
+    boxes = F.detect_faces(img)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    # Eileen Collins's face: the box must contain the centre of her face, at about (225, 115)
+    assert x < 225 < x + w and y < 115 < y + h and 70 < w < 130
+    eyes = F.detect_eyes(img, boxes[0])
+    assert len(eyes) == 2
+    (lx, ly), (rx, ry) = eyes[:, :2] + eyes[:, 2:] / 2
+    assert lx < x + w / 2 < rx and abs(ly - ry) < 10 and y < ly < y + h / 2
+    # the FaceForensics++ crop: 1.3 times the box, square, centred
+    cx, cy, s, s2 = F.enlarge_box(boxes[0], img.shape)
+    assert s == s2 == int(1.3 * w) and abs(cx + s / 2 - (x + w / 2)) <= 1
+
+
+def test_enlarge_box_stays_inside_the_image():
+    from yangbook.deepfake import faces as F
+    x0, y0, s, _ = F.enlarge_box((0, 0, 50, 50), (60, 100, 3))
+    assert x0 == 0 and y0 == 0 and s <= 60
+    x0, y0, s, _ = F.enlarge_box((80, 30, 20, 20), (60, 100, 3))
+    assert x0 + s <= 100 and y0 + s <= 60
+
+
+def test_real_faces_load_offline_with_sources():
+    from yangbook.deepfake import faces as F
+    faces = F.load_real_faces(n_lfw=5)
+    assert [f["name"] for f in faces[:2]] == ["astronaut", "grace_hopper"] and len(faces) == 7
+    for f in faces:
+        assert f["image"].dtype == np.uint8 and f["image"].ndim == 3 and f["source"] and f["licence"]
+    ds = F.RealFaceForgeryDataset(size=64, n_lfw=5)
+    assert ds.names[:2] == ["astronaut", "grace_hopper"]
+    real, fake = ds[0], ds[1]
+    assert real["label"] == 0 and fake["label"] == 1 and real["image"].shape == (3, 64, 64)
+    assert not torch.equal(real["image"], fake["image"]) and fake["mask"].max() > 0.9
+
+
+# --- the FaceForensics++ loader on a tiny tree written here --------------------------------------
+
+def _write_video(path, frames):
+    import cv2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames.shape[1:3]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+    assert out.isOpened(), "OpenCV cannot write mp4v here"
+    for f in frames:
+        out.write(np.ascontiguousarray(f[..., ::-1]))
+    out.release()
+
+
+@pytest.fixture(scope="module")
+def ffpp_tree(tmp_path_factory):
+    import json
+    root = tmp_path_factory.mktemp("ffpp")
+    pairs = [["000", "001"], ["002", "003"]]
+    (root / "splits").mkdir()
+    (root / "splits" / "train.json").write_text(json.dumps(pairs))
+    for k in range(4):
+        r = np.random.default_rng(k)
+        frames, lms = D.render_clip(D.Identity.sample(k), D.Scene.sample(r), D.head_motion(6, 25, r), size=128)
+        _write_video(root / "original_sequences/youtube/c23/videos" / f"{k:03d}.mp4", frames)
+        fake = D.flicker_forgery(frames, lms)[0]
+        other = {0: 1, 1: 0, 2: 3, 3: 2}[k]
+        _write_video(root / "manipulated_sequences/Deepfakes/c23/videos" / f"{k:03d}_{other:03d}.mp4", fake)
+    return root
+
+
+def test_ffpp_loader_reads_the_fixture_tree(ffpp_tree):
+    from yangbook.deepfake import faces as F
+    ds = F.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=3, size=64)
+    assert len(ds) == (4 + 4) * 3
+    labels = [ds[i]["label"] for i in range(0, len(ds), 3)]
+    assert labels.count(0) == 4 and labels.count(1) == 4
+    s = ds[len(ds) - 1]
+    assert s["image"].shape == (3, 64, 64) and s["method"] == "Deepfakes" and s["label"] == 1
+    assert s["identity"] in (0, 1, 2, 3) and 0 <= s["image"].min() and s["image"].max() <= 1
+    clips = F.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=4,
+                              size=48, clips=True)
+    assert len(clips) == 8 and clips[0]["video"].shape == (4, 3, 48, 48)
+    frames = F.read_frames(ffpp_tree / "original_sequences/youtube/c23/videos/000.mp4", 6)
+    assert frames.shape == (6, 128, 128, 3)
+
+
+def test_ffpp_loader_rejects_broken_trees(ffpp_tree, tmp_path):
+    import shutil
+
+    from yangbook.deepfake import faces as F
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        F.FaceForensicsPP(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="split file"):
+        F.FaceForensicsPP(ffpp_tree, "test", methods=("Deepfakes",))
+    with pytest.raises(FileNotFoundError, match="NeuralTextures"):  # that manipulation is not in the tree
+        F.FaceForensicsPP(ffpp_tree, "train", methods=("Deepfakes", "NeuralTextures"))
+    with pytest.raises(ValueError, match="compression"):
+        F.FaceForensicsPP(ffpp_tree, "train", compression="c30")
+    broken = tmp_path / "broken"
+    shutil.copytree(ffpp_tree, broken)
+    (broken / "splits" / "val.json").write_text('{"000": "001"}')
+    with pytest.raises(ValueError, match="val.json"):
+        F.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
+    (broken / "splits" / "val.json").write_text("[[\"000\", ")
+    with pytest.raises(ValueError, match="val.json"):
+        F.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
+    missing = broken / "original_sequences/youtube/c23/videos/002.mp4"
+    missing.unlink()
+    with pytest.raises(FileNotFoundError, match="002.mp4"):
+        F.FaceForensicsPP(broken, "train", methods=("Deepfakes",))
+    missing.write_bytes(b"this is not a video")
+    ds = F.FaceForensicsPP(broken, "train", methods=("Deepfakes",), frames_per_video=2)
+    with pytest.raises(ValueError, match="002.mp4"):
+        ds[4]
