@@ -62,11 +62,12 @@ class Detector(nn.Module):
 
     @torch.no_grad()
     def p_fake(self, x: torch.Tensor) -> torch.Tensor:
-        """P(fake) for a batch, in evaluation mode. Shape (N,)."""
-        was_training = self.training
+        """P(fake) for a batch, in evaluation mode; every module's mode is restored after. Shape (N,)."""
+        modes = [(m, m.training) for m in self.modules()]
         self.eval()
         p = torch.sigmoid(self(x))
-        self.train(was_training)
+        for m, training in modes:
+            m.training = training
         return p
 
 
