@@ -636,13 +636,15 @@ def similarity_from_landmarks(src, dst) -> np.ndarray:
 
 
 # --- book/deepfake/data.md ---
-def self_blend_source(image, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+def self_blend_source(image, rng: np.random.Generator, strength: float = 1.0,
+                      resample: bool = True) -> np.ndarray:
     """The perturbed copy that a self-blend pastes back: colour, then resolution or sharpness, then
-    geometry, each scaled by ``strength``. Returns (H, W, 3) float32."""
+    geometry, each scaled by ``strength``. ``resample=False`` always sharpens (no loss of resolution).
+    Returns (H, W, 3) float32."""
     H, W = image.shape[:2]
     x = image.astype(np.float32)
     x = (x - 128) * (1 + rng.uniform(-0.1, 0.1) * strength) + 128 + rng.uniform(-20, 20, 3) * strength
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and resample:
         small = cv2.resize(x, (W // 2, H // 2), interpolation=cv2.INTER_NEAREST)
         x = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
     else:
@@ -660,7 +662,8 @@ def _check_image(image, name="image"):
     return image
 
 
-def blend_forgery(target, target_lm, source=None, source_lm=None, strength: float = 1.0, seed: int = 0):
+def blend_forgery(target, target_lm, source=None, source_lm=None, strength: float = 1.0, seed: int = 0,
+                  resample: bool = True):
     """Paste an inner face into ``target`` through a deformed, feathered landmark-hull mask.
 
     Args:
@@ -669,6 +672,7 @@ def blend_forgery(target, target_lm, source=None, source_lm=None, strength: floa
         strength: in [0, 1]; scales the perturbations of a self-blend; for a swap, the fraction of
             the colour difference between the faces that is left uncorrected.
         seed: seed of the mask's deformation and of the perturbations.
+        resample: let a self-blend's source lose resolution (half the time); False: sharpen only.
     Returns:
         fake (H, W, 3) uint8 and mask (H, W) float32 in [0, 1], the weight of the source.
     """
@@ -685,7 +689,7 @@ def blend_forgery(target, target_lm, source=None, source_lm=None, strength: floa
     y0, y1, x0, x1 = max(ys.min() - 4, 0), min(ys.max() + 5, H), max(xs.min() - 4, 0), min(xs.max() + 5, W)
     tgt = target[y0:y1, x0:x1].astype(np.float32)
     if source is None:
-        src = self_blend_source(target[y0:y1, x0:x1], rng, strength)
+        src = self_blend_source(target[y0:y1, x0:x1], rng, strength, resample)
     else:
         A = similarity_from_landmarks(source_lm, target_lm)
         A[:, 2] -= (x0, y0)  # into the box's coordinates
@@ -842,7 +846,8 @@ def flicker_forgery(frames, landmarks, strength: float = 0.5, seed: int = 0):
     out = np.empty_like(frames)
     masks = np.empty(frames.shape[:3], np.float32)
     for i in range(len(frames)):
-        out[i], masks[i] = blend_forgery(frames[i], landmarks[i], strength=strength, seed=seed * 1009 + i)
+        out[i], masks[i] = blend_forgery(frames[i], landmarks[i], strength=strength, seed=seed * 1009 + i,
+                                         resample=False)
     return out, masks
 
 

@@ -94,7 +94,7 @@ def detect_eyes(image, face_box, min_neighbors: int = 5) -> np.ndarray:
 
 # --- book/deepfake/realfaces.md ---
 from yangbook.deepfake.data import (Identity, Pose, Scene, blend_forgery, face_landmarks,
-                                    similarity_from_landmarks, _check_image, _rng, _to_tensor)
+                                    similarity_from_landmarks, _rng, _to_tensor)
 
 
 def enlarge_box(box, image_shape, scale: float = 1.3):
