@@ -276,3 +276,24 @@ def test_saliency_map_shape():
     assert maps.shape == (2, 64, 64) and (maps >= 0).all()
     with pytest.raises(ValueError, match="odd"):
         saliency_map(detector, torch.rand(1, 3, 64, 64), smooth=4)
+
+
+# --- the executed chapters show learning ---------------------------------------------------------
+
+def test_chapters_print_test_aucs_that_show_learning(html_dir):
+    import html as html_lib
+    import re
+
+    def text(page):
+        raw = (html_dir / "en" / "deepfake" / page).read_text(encoding="utf-8")
+        return html_lib.unescape(re.sub(r"<[^>]+>", "", raw))
+
+    meso = text("mesonet.html")
+    c23 = float(re.search(r"blends, c23\s+\d+ images\s+accuracy [\d.]+\s+AUC ([\d.]+)", meso).group(1))
+    c40 = float(re.search(r"blends, c40\s+\d+ images\s+accuracy [\d.]+\s+AUC ([\d.]+)", meso).group(1))
+    assert c23 > 0.90, f"Meso-4 on the c23 blends printed AUC {c23}"
+    assert 0.5 < c40 < c23
+    xc = text("xception.html")
+    row = re.search(r"blends, c23\s+([\d.]+)\s+([\d.]+)", xc)
+    assert float(row.group(1)) == c23, "the Xception chapter's Meso-4 must repeat the MesoNet chapter's run"
+    assert float(row.group(2)) > 0.80, f"reduced Xception on the c23 blends printed AUC {row.group(2)}"
