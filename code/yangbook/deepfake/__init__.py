@@ -2,4 +2,7 @@
 # edit the page(s) named below and run `make code`.
 # Page: book/deepfake/data.md
 # Page: book/deepfake/realfaces.md
+# Page: book/deepfake/training.md
+# Page: book/deepfake/mesonet.md
+# Page: book/deepfake/xception.md
 # Package deepfake: the modules inside it come from these pages.
