@@ -63,6 +63,8 @@ def test_every_feed_parses(html_dir, lang):
 
 def test_tag_feed_succeeds_the_blogs(html_dir):
     """Same posts, same pubDates (offset kept), same order and channel as the seed's tag feed."""
+    if not SEED.exists():
+        pytest.skip(f"the blog's feed {SEED} is absent (it lives in ../shared beside the project)")
     seed = feedparser.parse(SEED.read_bytes())
     ours = parse(html_dir / "en" / TAG_FEED)
     assert ours.feed.title == seed.feed.title == "Deep Learning on Yang"
