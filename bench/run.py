@@ -34,7 +34,11 @@ def main(argv: list[str]) -> int:
         spec.loader.exec_module(mod)
         print(f"\n## {path.stem}")
         start = time.perf_counter()
-        mod.main()
+        threads = torch.get_num_threads()
+        try:
+            mod.main()
+        finally:
+            torch.set_num_threads(threads)  # a benchmark that pins threads must not pin the next one's
         print(f"({path.stem} took {time.perf_counter() - start:.1f} s)")
     return 0
 
