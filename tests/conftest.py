@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,3 +35,17 @@ def sphinx_env() -> dict:
     env["PYTHONPATH"] = str(ROOT / "code") + os.pathsep + env.get("PYTHONPATH", "")
     env["PATH"] = str(VENV_BIN) + os.pathsep + env.get("PATH", "")
     return env
+
+
+@pytest.fixture(scope="session")
+def rebuilt_en(html_dir, tmp_path_factory):
+    """The English book built a second time, into a temporary folder (executions from the cache).
+
+    Shared by the tests that compare two builds (HTML, feeds), so the book is rebuilt only once.
+    """
+    out = tmp_path_factory.mktemp("rebuild") / "en"
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(ROOT), "-W", "--keep-going", "-q",
+           str(BOOK), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=sphinx_env(), cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
