@@ -6,7 +6,7 @@ walks the pages in table-of-contents order, starting at ``index.md`` and followi
 the page's front matter::
 
     export: transformer        # -> code/yangbook/transformer.py
-    export: deepfake.data      # -> code/yangbook/deepfake/data.py
+    export: deepfake.render    # -> code/yangbook/deepfake/render.py
 
 Several pages may export to one module; their cells follow each other in reading order. Every
 generated file starts with a header that says it is generated and names its pages. Files that carry
@@ -102,7 +102,7 @@ def collect(book: Path) -> dict[str, list[tuple[str, str]]]:
         if not isinstance(module, str) or not _MODULE.match(module):
             raise TangleError(
                 f"{rel}: has {len(cells)} cell(s) tagged {EXPORT_TAG!r} but its front matter "
-                f"'export' is {module!r}; set it to a module name such as 'transformer' or 'deepfake.data'"
+                f"'export' is {module!r}; set it to a module name such as 'transformer' or 'deepfake.render'"
             )
         for cell in cells:
             src = cell.source.rstrip()

@@ -19,28 +19,46 @@ def check_image_batch(x: torch.Tensor, channels: int, size: int, name: str) -> N
         raise ValueError(f"{name}: expected input of shape {expected}, got {tuple(x.shape)}")
 
 
+PIXEL_KEYS = ("image", "video", "eyes", "mouth")  # inputs in [0, 1] that Detector maps to the model's range
+CLIP_KEYS = ("video", "eyes", "mouth", "audio", "mfcc")  # inputs that make a sample a clip
+
+
+def _check_pixels(x: torch.Tensor, key: str, name: str) -> None:
+    """Pixel inputs must be floating point in [0, 1]: the commonest silent error is a uint8 or 0..255 image."""
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{name}: {key!r} must be a floating-point tensor in [0, 1], got {x.dtype}; "
+                        f"convert uint8 images with x.float() / 255")
+    if x.numel() and (x.min() < -0.01 or x.max() > 1.01):
+        raise ValueError(f"{name}: {key!r} must lie in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]"
+                         + ("; divide 0..255 images by 255" if x.max() > 2 else ""))
+
+
 class Detector(nn.Module):
-    """One interface for every detector: images in [0, 1] in, the log-odds of *fake* out.
+    """One interface for every detector: a batch in, the log-odds of *fake* out.
 
     Original heads disagree: MesoNet's single sigmoid unit means *real*, the FaceForensics++
-    Xception's softmax index 1 means *fake*. ``Detector`` hides that, and maps the images from
-    [0, 1] to the range the model was built for (``model.input_range``).
+    Xception's softmax index 1 means *fake*. ``Detector`` hides that, maps pixel inputs from
+    [0, 1] to the range the model was built for (``model.input_range``), moves the inputs to the
+    model's device, and runs a frame model on every frame of a clip.
 
     Args:
         model: the network; its ``head_convention`` (or ``convention``) says how to read it:
-            ``"sigmoid-real"`` (``model.logit(x)`` > 0 means real),
-            ``"logit-fake"`` (``model(x)`` of shape (N, 1), > 0 means fake) or
-            ``"softmax-index1-fake"`` (``model(x)`` of shape (N, 2), index 1 = fake).
-        convention: overrides ``model.head_convention``.
+            ``"sigmoid-real"`` (``model.logit(...)[..., 0]`` > 0 means real),
+            ``"logit-fake"`` (``model(...)`` of shape (N, 1) or (N, T, 1), > 0 means fake) or
+            ``"softmax-index1-fake"`` (``model(...)`` of shape (N, 2) or (N, T, 2), index 1 = fake).
+            ``model.inputs`` names the batch keys it reads, in the order of its arguments
+            (default ``("image",)``).
+        convention, inputs: override the model's attributes.
 
     Shape:
-        input (N, 3, H, W) in [0, 1]; ``forward`` returns (N,) fake logits,
-        ``p_fake`` returns (N,) probabilities.
+        input: a batch dict (see the batch format), or one tensor, the model's single input.
+        output: fake logits, (N,) per image or per clip, or (N, T) per frame when a frame model
+        (inputs ``("image",)``) is given clips, ``video`` of shape (N, T, 3, H, W).
     """
 
     CONVENTIONS = ("sigmoid-real", "logit-fake", "softmax-index1-fake")
 
-    def __init__(self, model: nn.Module, convention: str | None = None):
+    def __init__(self, model: nn.Module, convention: str | None = None, inputs=None):
         super().__init__()
         convention = convention or getattr(model, "head_convention", None)
         if convention not in self.CONVENTIONS:
@@ -49,20 +67,55 @@ class Detector(nn.Module):
         self.model = model
         self.convention = convention
         self.input_range = tuple(getattr(model, "input_range", (0.0, 1.0)))
+        self.inputs = tuple(inputs or getattr(model, "inputs", ("image",)))
+        self.name = type(model).__name__
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.input_range
-        x = x * (hi - lo) + lo                    # [0, 1] -> the model's range
+    @property
+    def scores_clips(self) -> bool:
+        """True when the model scores a whole clip (it reads a clip input), False for an image model."""
+        return any(k in CLIP_KEYS for k in self.inputs)
+
+    def _head(self, *args) -> torch.Tensor:
         if self.convention == "sigmoid-real":
-            return -self.model.logit(x)[:, 0]     # (N,); log-odds of fake = -(log-odds of real)
-        z = self.model(x)
+            return -self.model.logit(*args)[..., 0]   # log-odds of fake = -(log-odds of real)
+        z = self.model(*args)
         if self.convention == "logit-fake":
-            return z[:, 0]                        # (N,)
-        return z[:, 1] - z[:, 0]                  # (N,); softmax(z)[1] = sigmoid(z1 - z0)
+            return z[..., 0]                          # (N,) or (N, T)
+        return z[..., 1] - z[..., 0]                  # softmax(z)[1] = sigmoid(z1 - z0)
+
+    def forward(self, x) -> torch.Tensor:
+        if isinstance(x, dict):
+            keys = self.inputs
+            if keys == ("image",) and "image" not in x and "video" in x:
+                keys = ("video",)                     # a frame model on the frames of clips
+            missing = [k for k in keys if k not in x]
+            if missing:
+                raise KeyError(f"Detector({self.name}): the model reads {keys}, but the batch has no "
+                               f"{missing}; its keys are {sorted(x)}")
+            args = [x[k] for k in keys]
+        else:
+            keys, args = self.inputs[:1], [x]
+        if not all(isinstance(a, torch.Tensor) for a in args):
+            raise TypeError(f"Detector({self.name}): inputs {keys} must be tensors, "
+                            f"got {[type(a).__name__ for a in args]}")
+        param = next(self.model.parameters(), None)
+        device = param.device if param is not None else args[0].device
+        lo, hi = self.input_range
+        ready = []
+        for key, a in zip(keys, args):
+            a = a.to(device)
+            if key in PIXEL_KEYS or (not isinstance(x, dict) and self.inputs == ("image",)):
+                _check_pixels(a, key, f"Detector({self.name})")
+                a = a * (hi - lo) + lo                # [0, 1] -> the model's range
+            ready.append(a)
+        if self.inputs == ("image",) and ready[0].dim() == 5:  # clips (N, T, 3, H, W): score every frame
+            n, t = ready[0].shape[:2]
+            return self._head(ready[0].flatten(0, 1)).view(n, t)
+        return self._head(*ready)
 
     @torch.no_grad()
-    def p_fake(self, x: torch.Tensor) -> torch.Tensor:
-        """P(fake) for a batch, in evaluation mode; every module's mode is restored after. Shape (N,)."""
+    def p_fake(self, x) -> torch.Tensor:
+        """P(fake) for a batch, in evaluation mode; every module's mode is restored after. Shape as ``forward``."""
         modes = [(m, m.training) for m in self.modules()]
         self.eval()
         p = torch.sigmoid(self(x))
@@ -77,22 +130,32 @@ from torch.nn import functional as F
 
 
 def _unpack(batch):
-    """(images, labels, video ids or None) from a batch given as a tuple/list or a dict."""
+    """(inputs, labels, video ids or None) from a batch dict, or from a tuple (images, labels[, video ids])."""
     if isinstance(batch, dict):
-        return batch["image"], batch["label"], batch.get("video")
-    if len(batch) == 2:
-        return batch[0], batch[1], None
-    return batch[0], batch[1], batch[2]
+        if "label" not in batch:
+            raise KeyError(f"a batch must carry 'label' (1 = fake, 0 = real); its keys are {sorted(batch)}")
+        return batch, batch["label"], batch.get("video_id")
+    if isinstance(batch, (list, tuple)) and len(batch) in (2, 3):
+        return batch[0], batch[1], batch[2] if len(batch) == 3 else None
+    raise TypeError(f"a batch must be a dict with named keys or a tuple (images, labels[, video ids]), "
+                    f"got {type(batch).__name__}" + (f" of length {len(batch)}" if hasattr(batch, "__len__") else ""))
 
 
 def detector_loss(fake_logit: torch.Tensor, label: torch.Tensor, loss: str = "bce") -> torch.Tensor:
-    """The training loss on fake logits; ``label`` is 1 for fake, 0 for real.
+    """The training loss on fake logits, (N,) or (N, T) for the frames of clips; ``label`` (N,) is 1
+    for fake, 0 for real.
 
     ``"bce"``: binary cross-entropy, identical to two-class cross-entropy on a softmax head
     (FaceForensics++). ``"mse"``: squared error of the probability, MesoNet's original loss (the
     same whether the probability is of real or of fake, since (1-p) - (1-y) = -(p - y)).
     """
-    label = label.float()
+    label = torch.as_tensor(label).to(fake_logit.device).float()
+    if fake_logit.dim() == 2 and label.dim() == 1:  # frame logits (N, T) of clips: every frame has its clip's label
+        label = label[:, None].expand_as(fake_logit)
+    if label.shape != fake_logit.shape:
+        raise ValueError(f"detector_loss: {tuple(label.shape)} labels for {tuple(fake_logit.shape)} logits")
+    if label.numel() and ((label != 0) & (label != 1)).any():
+        raise ValueError(f"detector_loss: labels must be 0 (real) or 1 (fake), got {label.unique().tolist()}")
     if loss == "bce":
         return F.binary_cross_entropy_with_logits(fake_logit, label)
     if loss == "mse":
@@ -109,12 +172,18 @@ import torch
 
 @dataclass
 class EvalResult:
-    """Scores of a detector on one test set (label 1 = fake), and the metrics computed from them."""
+    """Scores of a detector on one test set (label 1 = fake), and the metrics computed from them.
+
+    ``level`` says what one score is: ``"frame"`` (an image, or one frame of a clip; ``videos`` then
+    names the clip of each frame, or is None for still images) or ``"clip"`` (a clip model's own score
+    of a whole clip).
+    """
     labels: np.ndarray
-    scores: np.ndarray                     # P(fake) per frame
-    videos: np.ndarray | None = None       # video id per frame, where frames come from clips
+    scores: np.ndarray                     # P(fake) per frame or per clip
+    videos: np.ndarray | None = None       # video id per score, where scores come from clips
     threshold: float = 0.5
     loss: float = float("nan")
+    level: str = "frame"
 
     @property
     def accuracy(self) -> float:
@@ -122,26 +191,34 @@ class EvalResult:
 
     @property
     def auc(self) -> float:
-        """Frame-level ROC AUC (scikit-learn); NaN where the set holds only one class."""
+        """ROC AUC (scikit-learn) at the level scored: frames, or clips for a clip model; NaN where
+        the set holds only one class."""
         from sklearn.metrics import roc_auc_score
         if len(np.unique(self.labels)) < 2:
             return float("nan")
         return float(roc_auc_score(self.labels, self.scores))
 
+    @property
+    def frame_auc(self) -> float:
+        """Frame-level ROC AUC, NaN for a clip model (it scores no frames)."""
+        return self.auc if self.level == "frame" else float("nan")
+
     def video_level(self) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, scores) per video: a video's score is the mean P(fake) of its frames."""
+        """(labels, scores) per video: a video's score is the mean P(fake) of its frames, or the clip
+        model's own score."""
+        if self.level == "clip":
+            return self.labels, self.scores
         if self.videos is None:
             raise ValueError("EvalResult.video_level: this test set has no video ids")
-        ids = np.unique(self.videos)
-        labels = np.array([self.labels[self.videos == v][0] for v in ids])
-        scores = np.array([self.scores[self.videos == v].mean() for v in ids])
-        return labels, scores
+        ids, first, inverse = np.unique(self.videos, return_index=True, return_inverse=True)
+        scores = np.bincount(inverse, self.scores) / np.bincount(inverse)
+        return self.labels[first], scores
 
     @property
     def video_auc(self) -> float:
         """Video-level ROC AUC, or NaN where there are no clips."""
         from sklearn.metrics import roc_auc_score
-        if self.videos is None:
+        if self.videos is None and self.level == "frame":
             return float("nan")
         labels, scores = self.video_level()
         return float(roc_auc_score(labels, scores)) if len(np.unique(labels)) == 2 else float("nan")
@@ -153,6 +230,8 @@ class EvalResult:
         return confusion_matrix(self.labels, self.scores >= self.threshold, labels=[0, 1])
 
     def summary(self) -> str:
+        if self.level == "clip":
+            return f"accuracy {self.accuracy:.3f}  video AUC {self.video_auc:.3f} (clip scores)"
         s = f"accuracy {self.accuracy:.3f}  AUC {self.auc:.3f}"
         if self.videos is not None:
             s += f"  video AUC {self.video_auc:.3f}"
@@ -161,22 +240,39 @@ class EvalResult:
 
 @torch.no_grad()
 def evaluate(detector: Detector, loader, threshold: float = 0.5, loss: str = "bce") -> EvalResult:
-    """Score every batch of ``loader`` (images in [0, 1], label 1 = fake) in evaluation mode."""
+    """Score every batch of ``loader`` (see the batch format; label 1 = fake) in evaluation mode.
+
+    A frame model given clips scores every frame (each labelled as its clip) and a video by the mean
+    P(fake) of its frames; a clip model's score is its own; images with a ``video_id`` are pooled by it.
+    """
     detector.eval()
-    labels, scores, videos, losses, n = [], [], [], 0.0, 0
+    labels, scores, videos, losses, n, n_clips = [], [], [], 0.0, 0, 0
+    level = "clip" if detector.scores_clips else "frame"
     for batch in loader:
         x, y, v = _unpack(batch)
-        z = detector(x)                                   # (N,) fake logits
+        y = torch.as_tensor(y).reshape(-1)
+        z = detector(x)                                   # (N,) or (N, T) fake logits
         losses += detector_loss(z, y, loss).item() * len(y)
         n += len(y)
-        labels.append(np.asarray(y).reshape(-1))
-        scores.append(torch.sigmoid(z).numpy())
-        if v is not None:
-            videos.append(np.asarray(v).reshape(-1))
+        clip_ids = n_clips + np.arange(len(y))
+        if z.dim() == 2:                                  # the frames of clips
+            t = z.shape[1]
+            labels.append(np.repeat(y.numpy(), t))
+            videos.append(np.repeat(clip_ids, t))
+        else:
+            labels.append(y.numpy())
+            if level == "clip":
+                videos.append(clip_ids)
+            elif v is not None:
+                videos.append(np.asarray(v).reshape(-1))
+        n_clips += len(y)
+        scores.append(torch.sigmoid(z).reshape(-1).cpu().numpy())
     if n == 0:
         raise ValueError("evaluate: the loader yielded no batches")
+    if videos and len(videos) != len(labels):
+        raise ValueError("evaluate: some batches carry video ids and some do not")
     return EvalResult(np.concatenate(labels).astype(int), np.concatenate(scores),
-                      np.concatenate(videos) if videos else None, threshold, losses / n)
+                      np.concatenate(videos) if videos else None, threshold, losses / n, level)
 
 
 # --- book/deepfake/training.md ---
@@ -204,14 +300,15 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
 
     Args:
         detector: a ``Detector``.
-        train_loader, val_loader: iterables of (images in [0, 1], labels with 1 = fake[, video ids]).
+        train_loader, val_loader: iterables of batches (see the batch format; labels with 1 = fake).
         epochs, lr, weight_decay: Adam's settings.
         loss: ``"bce"`` or ``"mse"`` (see ``detector_loss``).
         keep_best: restore the weights of the epoch with the best validation AUC (ties: the lower
             validation loss) at the end.
 
     Returns:
-        One dict per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_acc``, ``val_auc``, ``seconds``.
+        One dict per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_acc``, ``val_auc`` (at the
+        level scored), ``val_video_auc`` (NaN without clips), ``seconds``.
     """
     if epochs < 1:
         raise ValueError(f"train_detector: epochs must be at least 1, got {epochs}")
@@ -230,10 +327,12 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
             opt.step()
             total += batch_loss.item() * len(y)
             n += len(y)
+        if n == 0:
+            raise ValueError("train_detector: the training loader yielded no batches")
         row = {"epoch": epoch, "train_loss": total / max(n, 1)}
         if val_loader is not None:
             res = evaluate(detector, val_loader, loss=loss)
-            row.update(val_loss=res.loss, val_acc=res.accuracy, val_auc=res.auc)
+            row.update(val_loss=res.loss, val_acc=res.accuracy, val_auc=res.auc, val_video_auc=res.video_auc)
             # best AUC; among equal AUCs, the lower validation loss
             score = (res.auc if not np.isnan(res.auc) else res.accuracy, -res.loss)
             if keep_best and (best is None or score > best):

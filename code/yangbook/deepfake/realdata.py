@@ -93,8 +93,9 @@ def detect_eyes(image, face_box, min_neighbors: int = 5) -> np.ndarray:
 
 
 # --- book/deepfake/realfaces.md ---
-from yangbook.deepfake.data import (Identity, Pose, Scene, blend_forgery, face_landmarks,
-                                    similarity_from_landmarks, _rng, _to_tensor)
+from yangbook.deepfake.datasets import _to_tensor
+from yangbook.deepfake.forgeries import blend_forgery, similarity_from_landmarks
+from yangbook.deepfake.render import Identity, Pose, Scene, _rng, face_landmarks
 
 
 def enlarge_box(box, image_shape, scale: float = 1.3):
