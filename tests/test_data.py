@@ -1,4 +1,5 @@
-"""Tests of the book's forgery data (yangbook.deepfake.data, from book/deepfake/data.md).
+"""Tests of the book's image data: the renderer, the image forgeries, the datasets and the real faces
+(yangbook.deepfake.render, .forgeries, .datasets, .realdata; pages under book/deepfake/).
 
 The references are outside the code under test: pixel colours of the drawn image for the landmarks,
 the colours the renderer was asked to draw, set membership for the splits, and the rank statistic
@@ -12,7 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from yangbook.deepfake import data as D
+from yangbook.deepfake import clips as C
+from yangbook.deepfake import datasets as DS
+from yangbook.deepfake import forgeries as F
+from yangbook.deepfake import render as R
+from yangbook.deepfake import speech as S
 
 
 def _auc(real, fake):
@@ -22,7 +27,7 @@ def _auc(real, fake):
 
 def _face(i, size=256, population=5, **kw):
     r = np.random.default_rng([population, i])
-    return D.render_face(D.Identity.sample(i, population), D.Scene.sample(r), D.Pose.sample(r), size,
+    return R.render_face(R.Identity.sample(i, population), R.Scene.sample(r), R.Pose.sample(r), size,
                          mouth_open=r.uniform(0, 0.3), noise_seed=i, **kw)
 
 
@@ -35,38 +40,32 @@ def test_same_seed_gives_identical_bytes():
     c, _ = _face(4)
     assert a.tobytes() != c.tobytes()
     for method in ("self_blend", "swap", "nearest", "zero"):
-        x = D.FaceForgeryDataset("train", method, length=4, size=64, seed=1, cache=False)
-        y = D.FaceForgeryDataset("train", method, length=4, size=64, seed=1, cache=False)
+        x = DS.FaceForgeryDataset("train", method, length=4, size=64, seed=1, cache=False)
+        y = DS.FaceForgeryDataset("train", method, length=4, size=64, seed=1, cache=False)
         # access order must not matter: y starts with the fake of pair 1, x with the real
         y3 = y[3]
         x_all = [x[i] for i in range(4)]
         assert torch.equal(x_all[3]["image"], y3["image"])
         assert torch.equal(x_all[3]["mask"], y3["mask"])
-        z = D.FaceForgeryDataset("train", method, length=4, size=64, seed=2, cache=False)
+        z = DS.FaceForgeryDataset("train", method, length=4, size=64, seed=2, cache=False)
         assert not torch.equal(x_all[0]["image"], z[0]["image"])
-
-
-def test_clip_dataset_deterministic():
-    a = D.FaceClipDataset("val", "lipsync", length=2, frames=8, size=48, seed=3, cache=False)[1]
-    b = D.FaceClipDataset("val", "lipsync", length=2, frames=8, size=48, seed=3, cache=False)[1]
-    assert torch.equal(a["video"], b["video"]) and torch.equal(a["audio"], b["audio"])
 
 
 # --- landmarks on the drawn features ------------------------------------------------------------
 
 def _clean_scene(seed=0):
     """A scene with no light gradient and no noise, a blue background and a green shirt."""
-    s = D.Scene.sample(np.random.default_rng(seed))
+    s = R.Scene.sample(np.random.default_rng(seed))
     return dataclasses.replace(s, background=(0.0, 0.0, 255.0) * 9, clutter=0, shirt=(0.0, 255.0, 0.0),
                                light=0.0, noise=0.0)
 
 
 @pytest.mark.parametrize("identity", [0, 1, 2, 3, 11])
 def test_landmarks_lie_on_rendered_features(identity):
-    ident = D.Identity.sample(identity)
+    ident = R.Identity.sample(identity)
     ident = dataclasses.replace(ident, hair_style=0)  # keep hair off the jaw line
     skin = np.array(ident.skin)
-    img, L = D.render_face(ident, _clean_scene(identity), D.Pose(), 256, eye_open=1.0, mouth_open=1.0)
+    img, L = R.render_face(ident, _clean_scene(identity), R.Pose(), 256, eye_open=1.0, mouth_open=1.0)
     img = img.astype(float)
 
     def near_skin(p, r):
@@ -100,13 +99,13 @@ def test_landmarks_lie_on_rendered_features(identity):
 
 
 def test_eye_aspect_ratio_follows_openness():
-    ident, scene = D.Identity.sample(9), _clean_scene(9)
-    ears = [float(D.eye_aspect_ratio(D.face_landmarks(ident, scene, D.Pose(), 256, o))) for o in (1.0, 0.5, 0.0)]
+    ident, scene = R.Identity.sample(9), _clean_scene(9)
+    ears = [float(C.eye_aspect_ratio(R.face_landmarks(ident, scene, R.Pose(), 256, o))) for o in (1.0, 0.5, 0.0)]
     assert 0.2 < ears[0] < 0.45
     assert ears[2] < 0.02
     assert abs(ears[1] - ears[0] / 2) < 0.02  # linear in openness
     # a closed eye shows no white: no bright pixel inside the eye's landmark box
-    img, L = D.render_face(ident, scene, D.Pose(), 256, eye_open=0.0)
+    img, L = R.render_face(ident, scene, R.Pose(), 256, eye_open=0.0)
     x0, y0 = np.floor(L[36:42].min(0)).astype(int)
     x1, y1 = np.ceil(L[36:42].max(0)).astype(int)
     assert img[y0 - 1:y1 + 2, x0 + 3:x1 - 2].min(-1).max() < 200
@@ -117,8 +116,8 @@ def test_eye_aspect_ratio_follows_openness():
 def test_masks_in_unit_interval_and_feathered():
     img, L = _face(1)
     donor, dl = _face(2)
-    for fake, mask in (D.blend_forgery(img, L, seed=0), D.blend_forgery(img, L, donor, dl, seed=1),
-                       D.upsample_forgery(img, L)):
+    for fake, mask in (F.blend_forgery(img, L, seed=0), F.blend_forgery(img, L, donor, dl, seed=1),
+                       F.upsample_forgery(img, L)):
         assert mask.dtype == np.float32 and mask.shape == img.shape[:2]
         assert mask.min() >= 0.0 and mask.max() <= 1.0
         assert (mask > 0.99).sum() > 1000 and (mask < 0.01).sum() > 10000
@@ -129,7 +128,7 @@ def test_masks_in_unit_interval_and_feathered():
         # outside the mask the fake is the target
         out = mask < 1e-4
         assert np.abs(fake[out].astype(int) - img[out].astype(int)).max() <= 1
-    x = D.xray(mask)
+    x = F.xray(mask)
     assert x.max() <= 1.0 + 1e-6 and x[mask > 0.999].max() < 0.01
 
 
@@ -140,13 +139,13 @@ def test_image_measures_separate_only_their_own_forgery():
     faces = [_face(100 + i, population=7) for i in range(n)]
     donors = [_face(200 + i, population=7) for i in range(n)]
     forgeries = {
-        "blend": lambda im, l, i: D.blend_forgery(im, l, *donors[i], strength=0.3, seed=i)[0],
-        "self_blend": lambda im, l, i: D.blend_forgery(im, l, seed=i)[0],
-        "upsample": lambda im, l, i: D.upsample_forgery(im, l, mode=("nearest", "zero")[i % 2])[0],
-        "jpeg": lambda im, l, i: D.jpeg(im, ("c23", "c40")[i % 2]),
+        "blend": lambda im, l, i: F.blend_forgery(im, l, *donors[i], strength=0.3, seed=i)[0],
+        "self_blend": lambda im, l, i: F.blend_forgery(im, l, seed=i)[0],
+        "upsample": lambda im, l, i: F.upsample_forgery(im, l, mode=("nearest", "zero")[i % 2])[0],
+        "jpeg": lambda im, l, i: F.jpeg(im, ("c23", "c40")[i % 2]),
     }
-    measures = {"blend": D.boundary_gradient, "upsample": D.upsampling_peak,
-                "jpeg": lambda im, l: D.blockiness(im)}
+    measures = {"blend": F.boundary_gradient, "upsample": F.upsampling_peak,
+                "jpeg": lambda im, l: F.blockiness(im)}
     own = {"blend": "blend", "self_blend": "blend", "upsample": "upsample", "jpeg": "jpeg"}
     real = {m: [f(im, l) for im, l in faces] for m, f in measures.items()}
     for name, forge in forgeries.items():
@@ -161,80 +160,26 @@ def test_image_measures_separate_only_their_own_forgery():
 
 def test_spectral_peak_only_after_upsampling():
     img, L = _face(5)
-    base = D.upsampling_peak(img, L)
+    base = F.upsampling_peak(img, L)
     for mode in ("nearest", "zero"):
-        assert D.upsampling_peak(D.upsample_forgery(img, L, mode=mode)[0], L) > base + 0.3
-    assert D.upsampling_peak(D.blend_forgery(img, L, seed=0)[0], L) < base + 0.15
+        assert F.upsampling_peak(F.upsample_forgery(img, L, mode=mode)[0], L) > base + 0.3
+    assert F.upsampling_peak(F.blend_forgery(img, L, seed=0)[0], L) < base + 0.15
     # strength 0 changes nothing
-    same, _ = D.upsample_forgery(img, L, strength=0.0)
+    same, _ = F.upsample_forgery(img, L, strength=0.0)
     assert np.array_equal(same, img)
-
-
-def test_clip_measures_separate_only_their_own_forgery():
-    fps, T = 25.0, 150
-    scores = {k: [] for k in ("real", "flicker", "none", "slow", "shift", "other")}
-
-    def clip(i, **kw):
-        r = np.random.default_rng([11, i])
-        return D.talking_clip(D.Identity.sample(500 + i), D.Scene.sample(r), T, r, size=64, draw=6, **kw)
-
-    def measure(c):
-        return [D.flicker_energy(c["frames"], c["landmarks"][:len(c["frames"])]),
-                -D.blink_rate(D.eye_aspect_ratio(c["landmarks"]), fps),
-                1 - D.av_sync(c["audio"], D.mouth_aspect_ratio(c["landmarks"]))[1]]
-
-    for i in range(6):
-        real = clip(i)
-        scores["real"].append(measure(real))
-        flick = dict(real, frames=D.flicker_forgery(real["frames"], real["landmarks"], 0.5, seed=i)[0])
-        scores["flicker"].append(measure(flick))
-        scores["none"].append(measure(clip(i, blinks="none")))
-        scores["slow"].append(measure(clip(i, blinks="slow")))
-        scores["shift"].append(measure(clip(i, audio_shift=(-1) ** i * (0.08 + 0.06 * i))))
-        scores["other"].append(measure(clip(i, other_audio=True)))
-    S = {k: np.array(v) for k, v in scores.items()}
-    own = {"flicker": 0, "none": 1, "slow": 1, "shift": 2, "other": 2}
-    for k, j_own in own.items():
-        for j in range(3):
-            a = _auc(S["real"][:, j], S[k][:, j])
-            if j == j_own:
-                assert a > 0.85, f"measure {j} should separate real from {k}: AUC {a:.2f}"
-            else:
-                assert a < 0.8, f"measure {j} should not flag {k}: AUC {a:.2f}"
-
-
-def test_av_offset_is_recovered():
-    r = np.random.default_rng([12, 0])
-    ident, scene = D.Identity.sample(3), D.Scene.sample(r)
-    for shift_frames in (-6, 0, 3, 8):
-        r = np.random.default_rng([12, 1])
-        c = D.talking_clip(ident, scene, 150, r, size=64, draw=0, audio_shift=shift_frames / 25)
-        off, _, _ = D.av_sync(c["audio"], D.mouth_aspect_ratio(c["landmarks"]))
-        assert abs(off - shift_frames) <= 1, (shift_frames, off)
-
-
-def test_blinks_are_natural():
-    r = np.random.default_rng(0)
-    rates, durations = [], []
-    for i in range(40):
-        o, blinks = D.blink_openness(25 * 60, 25.0, r)
-        rates.append(len(blinks))
-        durations += [d for _, d in blinks]
-    assert 14 <= np.mean(rates) <= 21
-    assert 0.1 <= min(durations) and max(durations) <= 0.4
 
 
 # --- splits and datasets -------------------------------------------------------------------------
 
 def test_splits_share_no_identity():
     seen = {}
-    for split in D.SPLITS:
-        ids = set(D.identity_split(split))
-        ds = D.FaceForgeryDataset(split, "swap", length=40, size=64, cache=False)
+    for split in DS.SPLITS:
+        ids = set(DS.identity_split(split))
+        ds = DS.FaceForgeryDataset(split, "swap", length=40, size=64, cache=False)
         got = {ds[i]["identity"] for i in range(40)}
         assert got <= ids
         seen[split] = ids
-        clips = D.FaceClipDataset(split, "blink", length=4, frames=4, size=32, draw_frames=False)
+        clips = DS.FaceClipDataset(split, "blink", length=4, frames=4, size=32, draw_frames=False)
         assert {clips[i]["identity"] for i in range(4)} <= ids
     assert not (seen["train"] & seen["val"]) and not (seen["train"] & seen["test"]) \
         and not (seen["val"] & seen["test"])
@@ -242,7 +187,7 @@ def test_splits_share_no_identity():
 
 
 def test_sample_format_and_labels():
-    ds = D.FaceForgeryDataset("test", "all", length=8, size=64, compression="c23")
+    ds = DS.FaceForgeryDataset("test", "all", length=8, size=64, compression="c23")
     for i in range(8):
         s = ds[i]
         assert s["image"].shape == (3, 64, 64) and s["image"].dtype == torch.float32
@@ -252,71 +197,100 @@ def test_sample_format_and_labels():
         assert (s["mask"].max() > 0) == (i % 2 == 1)
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
     assert batch["image"].shape == (4, 3, 64, 64) and batch["label"].tolist() == [0, 1, 0, 1]
-    clips = D.FaceClipDataset("train", "flicker", length=2, frames=5, size=48)
+    clips = DS.FaceClipDataset("train", "flicker", length=2, frames=5, size=48)
     v = clips[1]
     assert v["video"].shape == (5, 3, 48, 48) and v["landmarks"].shape == (5, 68, 2) and v["method"] == "flicker"
-    lips = D.FaceClipDataset("train", "lipsync", length=2, frames=25, size=48)[1]
-    assert lips["audio"].shape == (D.SAMPLE_RATE,) and lips["method"] in ("shift", "other_audio")
+    lips = DS.FaceClipDataset("train", "lipsync", length=2, frames=25, size=48)[1]
+    assert lips["audio"].shape == (S.SAMPLE_RATE,) and lips["method"] in ("shift", "other_audio", "dubbed")
+    assert lips["mfcc"].shape == (13, 100) and lips["eyes"].shape == (25, 2, 3, 32, 32)
+    assert lips["mouth"].shape == (25, 3, 48, 48) and lips["video"].shape == (25, 3, 48, 48)
 
 
 def test_bad_input_is_rejected_with_clear_errors():
     img, L = _face(0, size=64)
     with pytest.raises(ValueError, match="method"):
-        D.FaceForgeryDataset(method="gan")
+        DS.FaceForgeryDataset(method="gan")
     with pytest.raises(ValueError, match="split"):
-        D.identity_split("training")
+        DS.identity_split("training")
     with pytest.raises(ValueError, match="quality"):
-        D.jpeg(img, "c99")
+        F.jpeg(img, "c99")
     with pytest.raises(ValueError, match="landmarks"):
-        D.face_mask(L[:60], 64)
+        F.face_mask(L[:60], 64)
     with pytest.raises(ValueError, match="uint8"):
-        D.blend_forgery(img.astype(float), L)
+        F.blend_forgery(img.astype(float), L)
     with pytest.raises(ValueError, match="divide"):
-        D.upsample_forgery(img[:63, :63], L, factor=2)
+        F.upsample_forgery(img[:63, :63], L, factor=2)
     with pytest.raises(ValueError, match="size"):
-        D.render_face(D.Identity.sample(0), _clean_scene(), size=16)
+        R.render_face(R.Identity.sample(0), _clean_scene(), size=16)
     with pytest.raises(IndexError):
-        D.FaceForgeryDataset(length=2, size=64)[2]
+        DS.FaceForgeryDataset(length=2, size=64)[2]
     with pytest.raises(ValueError, match="seeds"):
-        D.Identity.sample(-1)
+        R.Identity.sample(-1)
+    # a face outside the image is an error, not an unmodified copy that a dataset would label fake
+    with pytest.raises(ValueError, match="outside"):
+        F.blend_forgery(img, L + 500)
+    with pytest.raises(ValueError, match="empty"):
+        F.face_crop(np.zeros((0, 0, 3), np.uint8), L)
+    from yangbook.deepfake import realdata as RD
+    with pytest.raises(ValueError, match="non-empty"):
+        RD.detect_faces(np.zeros((0, 10, 3), np.uint8))
+    with pytest.raises(ValueError, match="empty"):
+        RD.crop_face(np.zeros((0, 0, 3), np.uint8), (0, 0, 10, 10))
+    with pytest.raises(ValueError, match="outside"):
+        RD.crop_face(img, (100, 100, 10, 10))
 
 
-# --- real faces (yangbook.deepfake.faces) ---------------------------------------------------------
+def test_blend_of_a_non_square_image():
+    """A 64 x 96 image: the mask has the image's shape and the blend stays on the face."""
+    r = np.random.default_rng([5, 0])
+    img, L = R.render_face(R.Identity.sample(0, 5), R.Scene.sample(r), R.Pose.sample(r), 64, noise_seed=0)
+    wide = np.concatenate([img, img[:, :32]], axis=1)  # (64, 96, 3): the face stays where it was
+    fake, mask = F.blend_forgery(wide, L, seed=1)
+    assert mask.shape == (64, 96) and fake.shape == wide.shape
+    ys, xs = np.nonzero(mask > 0.01)
+    margin = 0.3 * F.face_scale(L)
+    assert L[:, 0].min() - margin < xs.min() and xs.max() < L[:, 0].max() + margin  # on the face ...
+    assert L[17:27, 1].min() - 2 * margin < ys.min() and ys.max() < L[:, 1].max() + margin
+    assert np.array_equal(fake[:, 64:], wide[:, 64:])  # ... and the added strip is untouched
+    assert np.abs(fake.astype(int) - wide).max() > 10   # the face was blended
+
+
+# --- real faces (yangbook.deepfake.realdata) ---------------------------------------------------------
 
 def test_haar_finds_the_astronauts_face_and_both_eyes():
     from skimage import data as skdata
 
-    from yangbook.deepfake import faces as F
+    from yangbook.deepfake import realdata as RD
     img = skdata.astronaut()
-    boxes = F.detect_faces(img)
+    boxes = RD.detect_faces(img)
     assert len(boxes) == 1
     x, y, w, h = boxes[0]
     # Eileen Collins's face: the box must contain the centre of her face, at about (225, 115)
     assert x < 225 < x + w and y < 115 < y + h and 70 < w < 130
-    eyes = F.detect_eyes(img, boxes[0])
+    eyes = RD.detect_eyes(img, boxes[0])
     assert len(eyes) == 2
     (lx, ly), (rx, ry) = eyes[:, :2] + eyes[:, 2:] / 2
     assert lx < x + w / 2 < rx and abs(ly - ry) < 10 and y < ly < y + h / 2
     # the FaceForensics++ crop: 1.3 times the box, square, centred
-    cx, cy, s, s2 = F.enlarge_box(boxes[0], img.shape)
+    cx, cy, s, s2 = RD.enlarge_box(boxes[0], img.shape)
     assert s == s2 == int(1.3 * w) and abs(cx + s / 2 - (x + w / 2)) <= 1
 
 
 def test_enlarge_box_stays_inside_the_image():
-    from yangbook.deepfake import faces as F
-    x0, y0, s, _ = F.enlarge_box((0, 0, 50, 50), (60, 100, 3))
+    from yangbook.deepfake import realdata as RD
+    x0, y0, s, _ = RD.enlarge_box((0, 0, 50, 50), (60, 100, 3))
     assert x0 == 0 and y0 == 0 and s <= 60
-    x0, y0, s, _ = F.enlarge_box((80, 30, 20, 20), (60, 100, 3))
+    x0, y0, s, _ = RD.enlarge_box((80, 30, 20, 20), (60, 100, 3))
     assert x0 + s <= 100 and y0 + s <= 60
 
 
 def test_real_faces_load_offline_with_sources():
-    from yangbook.deepfake import faces as F
-    faces = F.load_real_faces(n_lfw=5)
+    from yangbook.deepfake import realdata as RD
+    faces = RD.load_real_faces(n_lfw=5)
     assert [f["name"] for f in faces[:2]] == ["astronaut", "grace_hopper"] and len(faces) == 7
     for f in faces:
         assert f["image"].dtype == np.uint8 and f["image"].ndim == 3 and f["source"] and f["licence"]
-    ds = F.RealFaceForgeryDataset(size=64, n_lfw=5)
+    ds = RD.RealFaceForgeryDataset(size=64, n_lfw=5)
     assert ds.names[:2] == ["astronaut", "grace_hopper"]
     real, fake = ds[0], ds[1]
     assert real["label"] == 0 and fake["label"] == 1 and real["image"].shape == (3, 64, 64)
@@ -345,55 +319,56 @@ def ffpp_tree(tmp_path_factory):
     (root / "splits" / "train.json").write_text(json.dumps(pairs))
     for k in range(4):
         r = np.random.default_rng(k)
-        frames, lms = D.render_clip(D.Identity.sample(k), D.Scene.sample(r), D.head_motion(6, 25, r), size=128)
+        c = C.render_clip(R.Identity.sample(k), R.Scene.sample(r), C.head_motion(6, 25, r), size=128)
+        frames, lms = c["frames"], c["landmarks"]
         _write_video(root / "original_sequences/youtube/c23/videos" / f"{k:03d}.mp4", frames)
-        fake = D.flicker_forgery(frames, lms)[0]
+        fake = C.flicker_forgery(frames, lms)[0]
         other = {0: 1, 1: 0, 2: 3, 3: 2}[k]
         _write_video(root / "manipulated_sequences/Deepfakes/c23/videos" / f"{k:03d}_{other:03d}.mp4", fake)
     return root
 
 
 def test_ffpp_loader_reads_the_fixture_tree(ffpp_tree):
-    from yangbook.deepfake import faces as F
-    ds = F.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=3, size=64)
+    from yangbook.deepfake import realdata as RD
+    ds = RD.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=3, size=64)
     assert len(ds) == (4 + 4) * 3
     labels = [ds[i]["label"] for i in range(0, len(ds), 3)]
     assert labels.count(0) == 4 and labels.count(1) == 4
     s = ds[len(ds) - 1]
     assert s["image"].shape == (3, 64, 64) and s["method"] == "Deepfakes" and s["label"] == 1
     assert s["identity"] in (0, 1, 2, 3) and 0 <= s["image"].min() and s["image"].max() <= 1
-    clips = F.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=4,
+    clips = RD.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=4,
                               size=48, clips=True)
     assert len(clips) == 8 and clips[0]["video"].shape == (4, 3, 48, 48)
-    frames = F.read_frames(ffpp_tree / "original_sequences/youtube/c23/videos/000.mp4", 6)
+    frames = RD.read_frames(ffpp_tree / "original_sequences/youtube/c23/videos/000.mp4", 6)
     assert frames.shape == (6, 128, 128, 3)
 
 
 def test_ffpp_loader_rejects_broken_trees(ffpp_tree, tmp_path):
     import shutil
 
-    from yangbook.deepfake import faces as F
+    from yangbook.deepfake import realdata as RD
     with pytest.raises(FileNotFoundError, match="not a folder"):
-        F.FaceForensicsPP(tmp_path / "nowhere")
+        RD.FaceForensicsPP(tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="split file"):
-        F.FaceForensicsPP(ffpp_tree, "test", methods=("Deepfakes",))
+        RD.FaceForensicsPP(ffpp_tree, "test", methods=("Deepfakes",))
     with pytest.raises(FileNotFoundError, match="NeuralTextures"):  # that manipulation is not in the tree
-        F.FaceForensicsPP(ffpp_tree, "train", methods=("Deepfakes", "NeuralTextures"))
+        RD.FaceForensicsPP(ffpp_tree, "train", methods=("Deepfakes", "NeuralTextures"))
     with pytest.raises(ValueError, match="compression"):
-        F.FaceForensicsPP(ffpp_tree, "train", compression="c30")
+        RD.FaceForensicsPP(ffpp_tree, "train", compression="c30")
     broken = tmp_path / "broken"
     shutil.copytree(ffpp_tree, broken)
     (broken / "splits" / "val.json").write_text('{"000": "001"}')
     with pytest.raises(ValueError, match="val.json"):
-        F.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
+        RD.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
     (broken / "splits" / "val.json").write_text("[[\"000\", ")
     with pytest.raises(ValueError, match="val.json"):
-        F.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
+        RD.FaceForensicsPP(broken, "val", methods=("Deepfakes",))
     missing = broken / "original_sequences/youtube/c23/videos/002.mp4"
     missing.unlink()
     with pytest.raises(FileNotFoundError, match="002.mp4"):
-        F.FaceForensicsPP(broken, "train", methods=("Deepfakes",))
+        RD.FaceForensicsPP(broken, "train", methods=("Deepfakes",))
     missing.write_bytes(b"this is not a video")
-    ds = F.FaceForensicsPP(broken, "train", methods=("Deepfakes",), frames_per_video=2)
+    ds = RD.FaceForensicsPP(broken, "train", methods=("Deepfakes",), frames_per_video=2)
     with pytest.raises(ValueError, match="002.mp4"):
         ds[4]

@@ -91,10 +91,10 @@ def render_clip(ident, scene, poses, size: int = 64, eye_open=None, mouth_open=N
         eye_open, mouth_open, mouth_width, exposure: (T,) per frame (default: eyes open, mouth closed,
             the mouth's own width, no change of the camera's gain; see ``camera_exposure``).
         draw: draw only the first ``draw`` frames (None: all); the landmarks cover every frame.
-        crops: also draw the eye and mouth crops of the drawn frames.
+        crops: also draw the eye and mouth crops of every frame (drawn or not).
     Returns:
         dict with frames (draw, size, size, 3) uint8, landmarks (T, 68, 2) float32 (exact), and with
-        ``crops`` eyes (draw, 2, eye_size, eye_size, 3) and mouth (draw, mouth_size, mouth_size, 3) uint8.
+        ``crops`` eyes (T, 2, eye_size, eye_size, 3) and mouth (T, mouth_size, mouth_size, 3) uint8.
     """
     T = len(poses)
     if T < 1:
@@ -110,16 +110,19 @@ def render_clip(ident, scene, poses, size: int = 64, eye_open=None, mouth_open=N
     n_draw = T if draw is None else max(0, min(int(draw), T))
     out = {"frames": np.empty((n_draw, size, size, 3), np.uint8), "landmarks": np.empty((T, 68, 2), np.float32)}
     if crops:
-        out["eyes"] = np.empty((n_draw, 2, eye_size, eye_size, 3), np.uint8)
-        out["mouth"] = np.empty((n_draw, mouth_size, mouth_size, 3), np.uint8)
+        out["eyes"] = np.empty((T, 2, eye_size, eye_size, 3), np.uint8)
+        out["mouth"] = np.empty((T, mouth_size, mouth_size, 3), np.uint8)
     for i in range(T):
-        if i >= n_draw:
+        if i >= n_draw and not crops:
             out["landmarks"][i] = face_landmarks(ident, scene, poses[i], size, eo[i], mo[i], mw[i])
             continue
         g = face_geometry(ident, poses[i], (eo[i], eo[i]), mo[i], mw[i])
         seed = noise_seed * 100_003 + i
-        out["frames"][i], out["landmarks"][i] = render_face(ident, scene, poses[i], size, eo[i], mo[i], seed,
-                                                            mw[i], geometry=g, exposure=ex[i])
+        if i < n_draw:
+            out["frames"][i], out["landmarks"][i] = render_face(ident, scene, poses[i], size, eo[i], mo[i], seed,
+                                                                mw[i], geometry=g, exposure=ex[i])
+        else:
+            out["landmarks"][i] = face_landmarks(ident, scene, poses[i], size, eo[i], mo[i], mw[i])
         if crops:
             out["eyes"][i], out["mouth"][i] = render_crops(ident, scene, poses[i], size, noise_seed=seed,
                                                            eye_size=eye_size, mouth_size=mouth_size, geometry=g,

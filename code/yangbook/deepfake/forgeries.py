@@ -258,6 +258,8 @@ def azimuthal_spectrum(gray) -> np.ndarray:
 def face_crop(image, landmarks, side=None) -> np.ndarray:
     """A square crop (even side, even corner) centred on the eyes and the mouth."""
     L = np.asarray(landmarks)
+    if np.ndim(image) < 2 or 0 in np.shape(image)[:2]:
+        raise ValueError(f"face_crop: the image is empty (shape {np.shape(image)})")
     c = L[[36, 45, 48, 54]].mean(0)
     s = side or 2 * int(round(0.75 * face_scale(L)))
     x0, y0 = int(round(c[0])) - s // 2, int(round(c[1])) - s // 2

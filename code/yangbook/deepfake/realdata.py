@@ -66,8 +66,8 @@ def cascade(name: str) -> "cv2.CascadeClassifier":
 
 def _gray8(image) -> np.ndarray:
     image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise ValueError(f"need a uint8 greyscale or RGB image, got shape {image.shape} {image.dtype}")
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
+        raise ValueError(f"need a non-empty uint8 greyscale or RGB image, got shape {image.shape} {image.dtype}")
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
 
 
@@ -103,6 +103,11 @@ def enlarge_box(box, image_shape, scale: float = 1.3):
     the image and shrunk if it does not fit. Returns (x, y, side, side) ints."""
     x, y, w, h = (float(v) for v in box)
     H, W = image_shape[:2]
+    if H < 1 or W < 1:
+        raise ValueError(f"enlarge_box: the image is empty (shape {tuple(image_shape)})")
+    if w <= 0 or h <= 0 or x >= W or y >= H or x + w <= 0 or y + h <= 0:
+        raise ValueError(f"enlarge_box: the box (x {x:g}, y {y:g}, w {w:g}, h {h:g}) is empty or outside "
+                         f"the {H}x{W} image")
     side = int(max(w, h) * scale)
     x0 = max(int(x + w / 2 - side / 2), 0)
     y0 = max(int(y + h / 2 - side / 2), 0)
@@ -272,7 +277,7 @@ class FaceForensicsPP(Dataset):
 
     A sample: image (3, size, size) or video (frames, 3, size, size) float32 in [0, 1]; label 0 for
     an original, 1 for a manipulation; method ("real" or the manipulation); identity (the target video
-    number, an int).
+    number, an int); video_id (the video's index in this dataset, for video-level scores).
     """
 
     def __init__(self, root, split: str = "train", compression: str = "c23", methods=FFPP_METHODS,
@@ -311,9 +316,10 @@ class FaceForensicsPP(Dataset):
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for a dataset of {len(self)} samples")
         i %= len(self)
-        path, label, method, identity = self.videos[i if self.clips else i // self.n]
+        v = i if self.clips else i // self.n
+        path, label, method, identity = self.videos[v]
         frames = read_frames(path, self.n)
-        out = {"label": label, "method": method, "identity": identity}
+        out = {"label": label, "method": method, "identity": identity, "video_id": v}
         if self.clips:
             out["video"] = _to_tensor(np.stack([ffpp_face_crop(f, self.size) for f in frames]))
         else:

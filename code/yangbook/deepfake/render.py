@@ -470,7 +470,7 @@ def show_row(images, titles, height: float = 2.0, suptitle=None):
 
 
 # --- book/deepfake/render.md ---
-EYE_CROP = 1.8    # side of an eye crop, in eye widths (corner to corner)
+EYE_CROP = 1.5    # side of an eye crop, in eye widths (corner to corner)
 MOUTH_CROP = 1.6  # side of the mouth crop, in widths of the mouth at rest
 
 

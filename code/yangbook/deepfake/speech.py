@@ -3,8 +3,13 @@
 # Page: book/deepfake/speech.md
 
 # --- book/deepfake/speech.md ---
+import atexit
 import ctypes
 import math
+import os
+import struct
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,49 +18,111 @@ from scipy.signal import resample_poly
 SAMPLE_RATE = 16_000  # Hz, the rate of every audio track of the book
 FEATURE_RATE = 100    # audio feature frames per second (a 10 ms hop): four per video frame at 25 fps
 
-
-class _EspeakEvent(ctypes.Structure):
-    """``espeak_EVENT`` of speak_lib.h (the ``id`` union read as its 8-character form)."""
-    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+# The server: initialises eSpeak NG once, then forks a child per request, so that every sentence is
+# spoken from the same state. Request: voice, rate, pitch, text (tab-separated UTF-8). Reply: status,
+# sample rate, samples (int16), then "sample name" lines of the phoneme events.
+_SERVER = r"""
+import ctypes, os, struct, sys
+lib = ctypes.CDLL(sys.argv[1])
+rate = lib.espeak_Initialize(2, 0, sys.argv[2].encode(), 1)  # synchronous output, phoneme events on
+class Event(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("uid", ctypes.c_uint), ("text_position", ctypes.c_int),
                 ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
                 ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
-
-
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                                   ctypes.POINTER(_EspeakEvent))
+CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(Event))
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+def read(n):
+    data = b""
+    while len(data) < n:
+        chunk = inp.read(n - len(data))
+        if not chunk:
+            sys.exit(0)
+        data += chunk
+    return data
+def speak(request):
+    voice, wpm, pitch, text = request.decode("utf-8").split("	", 3)
+    samples, events = [], []
+    def callback(wav, n, ev):
+        if n > 0:
+            samples.append(ctypes.string_at(wav, 2 * n))
+        k = 0
+        while ev[k].type != 0:
+            if ev[k].type == 7:
+                events.append(b"%d %s" % (ev[k].sample, ev[k].id))
+            k += 1
+        return 0
+    cb = CALLBACK(callback)
+    lib.espeak_SetSynthCallback(cb)
+    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        return struct.pack("<ii", 1, rate)
+    lib.espeak_SetParameter(1, int(wpm), 0)
+    lib.espeak_SetParameter(3, int(pitch), 0)
+    data = text.encode("utf-8")
+    lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 1, None, None)  # position in characters, UTF-8 text
+    lib.espeak_Synchronize()
+    wave = b"".join(samples)
+    return struct.pack("<iii", 0, rate, len(wave)) + wave + b"\n".join(events)
+out.write(struct.pack("<i", rate))
+out.flush()
+while True:
+    request = read(struct.unpack("<i", read(4))[0])
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        reply = speak(request)
+        view = memoryview(reply)
+        while view:
+            view = view[os.write(w, view):]
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        reply = f.read()
+    os.waitpid(pid, 0)
+    out.write(struct.pack("<i", len(reply)) + reply)
+    out.flush()
+"""
 _ESPEAK = {}
-_EVENT_PHONEME, _EVENT_END_OF_LIST = 7, 0
-_AUDIO_OUTPUT_SYNCHRONOUS, _INIT_PHONEME_EVENTS, _CHARS_UTF8 = 2, 1, 1
-_RATE, _PITCH = 1, 3  # espeak_PARAMETER
 
 
-def _espeak():
-    """The eSpeak NG library, initialised once per process, and its sample rate."""
-    if "lib" not in _ESPEAK:
+def _espeak_server():
+    """The eSpeak NG server process (started on first use, one per process that speaks)."""
+    proc = _ESPEAK.get("server")
+    if proc is None or proc.poll() is not None:
         try:
             import espeakng_loader
         except ImportError:
             raise ImportError("yangbook.deepfake.speech needs eSpeak NG: pip install espeakng-loader==0.2.4") from None
-        lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(),
-                                     _INIT_PHONEME_EVENTS)
-        if rate <= 0:
-            raise RuntimeError(f"eSpeak NG failed to initialise (espeak_Initialize returned {rate})")
-        state = {"samples": [], "events": []}
+        proc = subprocess.Popen([sys.executable, "-c", _SERVER, espeakng_loader.get_library_path(),
+                                 espeakng_loader.get_data_path()], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        head = proc.stdout.read(4)
+        if len(head) < 4 or struct.unpack("<i", head)[0] <= 0:
+            raise RuntimeError("eSpeak NG failed to start (its library did not initialise)")
+        _ESPEAK["server"] = proc
+        atexit.register(proc.kill)
+    return proc
 
-        def callback(wav, n, events):
-            if n > 0:
-                state["samples"].append(np.ctypeslib.as_array(wav, (n,)).copy())
-            k = 0
-            while events[k].type != _EVENT_END_OF_LIST:
-                if events[k].type == _EVENT_PHONEME:
-                    state["events"].append((events[k].sample, events[k].id.decode("ascii", "replace")))
-                k += 1
-            return 0
-        state["callback"] = _SYNTH_CALLBACK(callback)  # keep a reference: the library holds a raw pointer
-        lib.espeak_SetSynthCallback(state["callback"])
-        _ESPEAK.update(lib=lib, rate=rate, state=state)
-    return _ESPEAK["lib"], _ESPEAK["rate"], _ESPEAK["state"]
+
+def _speak(text: str, voice: str, rate: int, pitch: int):
+    """(samples int16, sample rate, [(sample, phoneme name)]) from eSpeak NG, spoken from a fresh state."""
+    proc = _espeak_server()
+    request = "\t".join([voice, str(rate), str(pitch), text]).encode("utf-8")
+    try:
+        proc.stdin.write(struct.pack("<i", len(request)) + request)
+        proc.stdin.flush()
+        n = struct.unpack("<i", proc.stdout.read(4))[0]
+        reply = proc.stdout.read(n)
+    except (BrokenPipeError, struct.error) as exc:
+        raise RuntimeError(f"the eSpeak NG server died while speaking {text!r}") from exc
+    status, sr = struct.unpack_from("<ii", reply)
+    if status != 0:
+        raise ValueError(f"synthesize: eSpeak NG has no voice {voice!r}")
+    (n_bytes,) = struct.unpack_from("<i", reply, 8)
+    wave = np.frombuffer(reply, np.int16, n_bytes // 2, 12)
+    lines = reply[12 + n_bytes:].split(b"\n")
+    events = [(int(a), b.decode("ascii", "replace")) for a, b in (ln.split(b" ", 1) for ln in lines if ln)]
+    return wave, sr, events
 
 
 @dataclass(frozen=True)
@@ -89,27 +156,17 @@ _UTTERANCES = {}
 
 def synthesize(text: str, voice: Voice = Voice()) -> Utterance:
     """Speak ``text`` with eSpeak NG; the result is resampled to 16 kHz and kept for the next call."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"synthesize: need a non-empty sentence, got {text!r}")
+    if not isinstance(text, str) or not text.strip() or "\t" in text:
+        raise ValueError(f"synthesize: need a non-empty sentence without tabs, got {text!r}")
     key = (text, voice)
     if key in _UTTERANCES:
         return _UTTERANCES[key]
-    lib, rate, state = _espeak()
-    if lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
-        raise ValueError(f"synthesize: eSpeak NG has no voice {voice.name!r}")
-    lib.espeak_SetParameter(_RATE, int(voice.rate), 0)
-    lib.espeak_SetParameter(_PITCH, int(voice.pitch), 0)
-    state["samples"].clear()
-    state["events"].clear()
-    data = text.encode("utf-8")
-    lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _CHARS_UTF8, None, None)
-    lib.espeak_Synchronize()
-    if not state["samples"]:
+    samples, rate, events = _speak(text, voice.name, voice.rate, voice.pitch)
+    if len(samples) == 0:
         raise RuntimeError(f"synthesize: eSpeak NG returned no audio for {text!r}")
-    wave = np.concatenate(state["samples"]).astype(np.float32) / 32768.0
     g = math.gcd(SAMPLE_RATE, rate)
-    audio = resample_poly(wave, SAMPLE_RATE // g, rate // g).astype(np.float32)
-    phonemes = tuple((s / rate, name) for s, name in state["events"])
+    audio = resample_poly(samples.astype(np.float32) / 32768.0, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    phonemes = tuple((s / rate, name) for s, name in events)
     if len(_UTTERANCES) > 2048:
         _UTTERANCES.clear()
     _UTTERANCES[key] = Utterance(text, audio, phonemes)

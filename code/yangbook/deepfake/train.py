@@ -104,6 +104,9 @@ class Detector(nn.Module):
         ready = []
         for key, a in zip(keys, args):
             a = a.to(device)
+            if param is not None and torch.is_floating_point(a) and a.dtype != param.dtype:
+                raise TypeError(f"Detector({self.name}): {key!r} is {a.dtype}, but the model's weights are "
+                                f"{param.dtype}; convert the input with .to({param.dtype})")
             if key in PIXEL_KEYS or (not isinstance(x, dict) and self.inputs == ("image",)):
                 _check_pixels(a, key, f"Detector({self.name})")
                 a = a * (hi - lo) + lo                # [0, 1] -> the model's range
