@@ -1,7 +1,9 @@
-"""Generation throughput of the forgery datasets (yangbook.deepfake.data).
+"""Generation throughput of the forgery datasets (yangbook.deepfake.datasets).
 
-The issue's target: 2,000 images of 256x256 (1,000 real, 1,000 blended) in at most 10 s on 2 cores.
-Measured in one process and with a DataLoader of two worker processes.
+Images: 2,000 of 256x256 (1,000 real, 1,000 blended) in at most 10 s on 2 cores, measured in one
+process and with a DataLoader of two worker processes.
+Clips: 600 clips of 16 frames at 64x64 with their eye and mouth crops in at most 15 s in one process,
+for each kind of clip dataset (lip-sync clips also synthesize their speech and its MFCCs).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from yangbook.deepfake.data import FaceForgeryDataset
+from yangbook.deepfake.datasets import FaceClipDataset, FaceForgeryDataset
 
 
 def _run(num_workers: int, n: int = 2000, method: str = "blend") -> float:
@@ -49,8 +51,22 @@ def _run_pool(n: int = 2000, method: str = "blend") -> float:
     return dt
 
 
+def _clips(kind: str, n: int = 600, frames: int = 16) -> float:
+    ds = FaceClipDataset("train", kind, length=n, frames=frames, size=64, crops=True, cache=False)
+    start = time.perf_counter()
+    for i in range(n):
+        ds[i]
+    return time.perf_counter() - start
+
+
 def main() -> None:
     torch.set_num_threads(1)
+    print("| clips (16 frames, 64x64, 32x32 eyes, 48x48 mouth) | how | clips | seconds | clips/s |")
+    print("|---|---|---|---|---|")
+    for kind in ("flicker", "blink", "lipsync"):
+        dt = _clips(kind)
+        print(f"| {kind} | 1 process | 600 | {dt:.1f} | {600 / dt:.0f} |")
+    print()
     print("| method | how | images | seconds | images/s |")
     print("|---|---|---|---|---|")
     for method in ("blend", "upsample"):

@@ -127,7 +127,9 @@ class Pose:
 
 # --- book/deepfake/render.md ---
 def _curve(xs, ys):
-    return np.stack([xs, ys], axis=1)
+    out = np.empty((len(xs), 2))
+    out[:, 0], out[:, 1] = xs, ys
+    return out
 
 
 _OUTLINES = {}
@@ -263,16 +265,19 @@ _SHIFT = 4  # sub-pixel bits for OpenCV's drawing functions
 
 
 def _fix(p):
-    return np.round(np.asarray(p) * (1 << _SHIFT)).astype(np.int32)
+    return np.rint(np.asarray(p) * (1 << _SHIFT)).astype(np.int32)
+
+
+def _colour(c):
+    return tuple(map(float, c)) if len(c) > 1 else (float(c[0]),)
 
 
 def _fill(img, pts, color):
-    cv2.fillPoly(img, [_fix(pts)], tuple(float(v) for v in color), cv2.LINE_AA, _SHIFT)
+    cv2.fillPoly(img, [_fix(pts)], _colour(color), cv2.LINE_AA, _SHIFT)
 
 
 def _line(img, pts, color, thick, closed=False):
-    cv2.polylines(img, [_fix(pts)], closed, tuple(float(v) for v in color), max(1, int(round(thick))),
-                  cv2.LINE_AA, _SHIFT)
+    cv2.polylines(img, [_fix(pts)], closed, _colour(color), max(1, int(round(thick))), cv2.LINE_AA, _SHIFT)
 
 
 _NOISE_BANK = {}
@@ -445,9 +450,10 @@ def render_face(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 
     eye_open = (eye_open, eye_open) if np.isscalar(eye_open) else tuple(eye_open)
     L, S = geometry if geometry is not None else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)
     A, t, unit = _transform(pose, scene, size)
+    At = A.T
 
     def P(p):  # face units -> pixels
-        return np.asarray(p) @ A.T + t
+        return np.asarray(p) @ At + t
     img = _background(scene, size)
     _draw_face(img, P, unit, L, S, ident, scene)
     shade = _shade(scene, size) if exposure == 1.0 else _shade(scene, size) * np.float32(exposure)
