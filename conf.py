@@ -44,6 +44,7 @@ extensions = [
     "readerview",  # HTML: Download-PDF link, .ipynb twins of the notebook pages for Colab
     "mathjaxlocal",  # HTML: MathJax served from _static, not a CDN (book/_ext/mathjaxlocal.py)
     "searchfix",  # HTML: Sphinx 9.0's zh search names a JS stemmer that does not exist
+    "gluei18n",  # myst-nb glue roles inside translated messages (book/_ext/gluei18n.py)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3

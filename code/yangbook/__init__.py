@@ -7,6 +7,10 @@ Modules:
     utils        seeding and parameter counting (page "Running the code")
     transformer  the Transformer of "Attention Is All You Need": attention, the model, decoding, and
                  the number-translation data (Part I; import it as ``yangbook.transformer``)
+    deepfake     Part II, one module per section: the data (``render`` procedural faces and crops,
+                 ``forgeries`` image forgeries, ``clips`` video and temporal forgeries, ``speech``
+                 eSpeak NG speech and lip-sync forgeries, ``datasets``), ``realdata`` (real photographs
+                 and the FaceForensics++ loader), ``train`` (the one loop), ``mesonet``, ``xception``
 """
 from .utils import count_parameters, format_count, set_seed
 
