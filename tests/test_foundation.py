@@ -94,6 +94,18 @@ def test_tangle_writes_modules_with_a_header(tmp_path):
     assert not (out / "demo.py").exists() and (out / "other.py").exists()
 
 
+def test_a_cell_can_name_its_own_module(tmp_path):
+    book = _tiny_book(tmp_path)
+    page = book / "page.md"
+    page.write_text(page.read_text() + "\n```{code-cell} ipython3\n:tags: [export]\n:module: __main__\n\n"
+                    "print('main')\n```\n", encoding="utf-8")
+    out = tmp_path / "pkg"
+    assert tangle.main(["--book", str(book), "--out", str(out)]) == 0
+    assert "def f():" in (out / "demo.py").read_text() and "print('main')" not in (out / "demo.py").read_text()
+    main = (out / "__main__.py").read_text(encoding="utf-8")
+    assert main.startswith(tangle.HEADER) and "print('main')" in main
+
+
 def test_tangle_errors_name_the_page(tmp_path, capsys):
     book = _tiny_book(tmp_path, page_front="")
     assert tangle.main(["--book", str(book), "--out", str(tmp_path / "pkg")]) == 2

@@ -10,19 +10,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from conftest import SHARED
 
-from yangbook.deepfake.mesonet import InceptionLayer, Meso4, MesoInception4, load_keras_weights, saliency_map
+from yangbook.deepfake.mesonet import (InceptionLayer, Meso4, MesoInception4, load_keras_weights, released_weights,
+                                       saliency_map)
 from yangbook.deepfake.train import Detector, EvalResult, detector_loss, evaluate, train_detector
 from yangbook.deepfake.xception import SeparableConv2d, Xception, XceptionBlock, count_macs
 from yangbook.utils import count_parameters, set_seed
 
-MESO_REF = SHARED / "reference" / "mesonet"
+# the released weights and the Keras outputs ship with the package (yangbook/weights/mesonet)
+PARITY = released_weights().parent / "parity"
 WEIGHTS = {"Meso4_DF": Meso4, "Meso4_F2F": Meso4,
            "MesoInception_DF": MesoInception4, "MesoInception_F2F": MesoInception4}
-needs_meso_ref = pytest.mark.skipif(
-    not (MESO_REF / "expected.json").exists(),
-    reason=f"the MesoNet reference fixture (released Keras weights and outputs) is not at {MESO_REF}")
 
 
 # --- parameter counts: the papers' and the original code's numbers -------------------------------
@@ -141,18 +139,17 @@ def test_bad_settings():
 # --- the released weights: parity with Keras -----------------------------------------------------
 
 def _reference_batch(name):
-    expected = json.loads((MESO_REF / "expected.json").read_text())[name]
-    logits = json.loads((MESO_REF / "expected_logits.json").read_text())[name]
+    expected = json.loads((PARITY / "expected.json").read_text())[name]
+    logits = json.loads((PARITY / "expected_logits.json").read_text())[name]
     images = sorted(expected)
-    x = torch.stack([torch.from_numpy(np.load(MESO_REF / "inputs" / f"{i}.npz")["x"]).permute(2, 0, 1)
+    x = torch.stack([torch.from_numpy(np.load(PARITY / f"{i}.npz")["x"]).permute(2, 0, 1)
                      for i in images])                                   # (4, 3, 256, 256)
     return images, x, np.array([expected[i] for i in images]), np.array([logits[i] for i in images])
 
 
-@needs_meso_ref
 @pytest.mark.parametrize("name", sorted(WEIGHTS))
 def test_released_weights_reproduce_keras(name):
-    model = load_keras_weights(WEIGHTS[name](), MESO_REF / "weights" / f"{name}.h5")
+    model = load_keras_weights(WEIGHTS[name](), released_weights(name))
     images, x, expected, expected_logits = _reference_batch(name)
     with torch.no_grad():
         p = model(x)[:, 0].numpy()
@@ -160,7 +157,7 @@ def test_released_weights_reproduce_keras(name):
         pool4 = model.features(x).permute(0, 2, 3, 1).numpy()             # NHWC, as Keras
     np.testing.assert_allclose(p, expected, atol=1e-5, rtol=0)
     np.testing.assert_allclose(z, expected_logits, atol=1e-4, rtol=1e-6)
-    inter = np.load(MESO_REF / "keras_intermediates.npz")
+    inter = np.load(PARITY / "keras_intermediates.npz")
     order = [str(s) for s in inter["image_order"]] if "image_order" in inter.files else images
     idx = [images.index(i) for i in order]
     np.testing.assert_allclose(pool4[idx], inter[f"{name}/pool4_nhwc"], atol=1e-4, rtol=0)
@@ -168,7 +165,6 @@ def test_released_weights_reproduce_keras(name):
     np.testing.assert_allclose(Detector(model).p_fake(x).numpy(), 1 - expected, atol=1e-5, rtol=0)
 
 
-@needs_meso_ref
 @pytest.mark.parametrize("name", sorted(WEIGHTS))
 def test_parity_test_can_fail(name):
     """Each classic porting mistake moves some output far beyond the tolerance of the test above."""
@@ -178,22 +174,21 @@ def test_parity_test_can_fail(name):
         with torch.no_grad():
             return float(np.abs(model(x)[:, 0].numpy() - expected).max())
 
-    model = load_keras_weights(WEIGHTS[name](), MESO_REF / "weights" / f"{name}.h5")
+    model = load_keras_weights(WEIGHTS[name](), released_weights(name))
     assert worst(model) < 1e-5
     for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
         bn.eps = 1e-5                                                     # PyTorch's default
     assert worst(model) > 1e-3
-    model = load_keras_weights(WEIGHTS[name](), MESO_REF / "weights" / f"{name}.h5")
+    model = load_keras_weights(WEIGHTS[name](), released_weights(name))
     with torch.no_grad():                                                 # undo the flatten permutation
         w = model.head.fc1.weight.reshape(16, 16, 8, 8).permute(0, 2, 3, 1).reshape(16, 1024)
         model.head.fc1.weight.copy_(w)
     assert worst(model) > 1e-3
 
 
-@needs_meso_ref
 def test_loader_matches_layers_by_integer_creation_order():
     import h5py
-    path = MESO_REF / "weights" / "MesoInception_DF.h5"
+    path = released_weights("MesoInception_DF")
     model = load_keras_weights(MesoInception4(), path)
     with h5py.File(path, "r") as f:
         # conv2d_10 is module 2, branch b's 3x3; string order would put it second
@@ -204,9 +199,8 @@ def test_loader_matches_layers_by_integer_creation_order():
     np.testing.assert_array_equal(inc2.c[1][0].weight.detach().numpy(), k12.transpose(3, 2, 0, 1))
 
 
-@needs_meso_ref
 def test_loader_errors_name_the_file():
-    meso4_file = MESO_REF / "weights" / "Meso4_DF.h5"
+    meso4_file = released_weights("Meso4_DF")
     with pytest.raises(ValueError, match="Meso4_DF.h5"):
         load_keras_weights(MesoInception4(), meso4_file)
     with pytest.raises(ValueError, match="Meso4_DF.h5"):
@@ -297,3 +291,19 @@ def test_chapters_print_test_aucs_that_show_learning(html_dir):
     row = re.search(r"blends, c23\s+([\d.]+)\s+([\d.]+)", xc)
     assert float(row.group(1)) == c23, "the Xception chapter's Meso-4 must repeat the MesoNet chapter's run"
     assert float(row.group(2)) > 0.80, f"reduced Xception on the c23 blends printed AUC {row.group(2)}"
+
+
+def test_shipped_weights_are_the_released_files():
+    """The package's copies are byte for byte the files of the authors' repository (their SHA-256), and
+    the licence and notice travel with them."""
+    import hashlib
+    sha = {"Meso4_DF": "036ed30d04ffd9c7506f825b97c86aa64915f5818931da96817b169aad790af5",
+           "Meso4_F2F": "bcfda015d217b9f8d6557693edbdf9f4e79cfd22672541968dd0e2954462b5d7",
+           "MesoInception_DF": "234586d40058e76ef8b6f27ca4b63c06e31c2a5a69c0d8ba6f30b1468ab7bafa",
+           "MesoInception_F2F": "d4533ac8a3197dc35c47405d23d99e888c1d0135e267e03540c7451feaccff3f"}
+    for name, digest in sha.items():
+        assert hashlib.sha256(released_weights(name).read_bytes()).hexdigest() == digest
+    folder = released_weights().parent
+    assert "Apache License" in (folder / "LICENSE").read_text() and "Afchar" in (folder / "NOTICE").read_text()
+    with pytest.raises(ValueError, match="Meso4_DF"):
+        released_weights("Meso5")

@@ -8,6 +8,9 @@ the page's front matter::
     export: transformer        # -> code/yangbook/transformer.py
     export: deepfake.render    # -> code/yangbook/deepfake/render.py
 
+A cell may name another module with the option ``:module: <name>`` (for example the package's
+``__main__``, so that ``python -m yangbook`` runs the command line defined on the same page).
+
 Several pages may export to one module; their cells follow each other in reading order. Every
 generated file starts with a header that says it is generated and names its pages. Files that carry
 the header but are no longer produced are removed, so a renamed module leaves nothing behind; the
@@ -98,13 +101,15 @@ def collect(book: Path) -> dict[str, list[tuple[str, str]]]:
         rel = page.relative_to(root).as_posix()
         if not cells:
             continue
-        module = nb.metadata.get("export")
-        if not isinstance(module, str) or not _MODULE.match(module):
-            raise TangleError(
-                f"{rel}: has {len(cells)} cell(s) tagged {EXPORT_TAG!r} but its front matter "
-                f"'export' is {module!r}; set it to a module name such as 'transformer' or 'deepfake.render'"
-            )
+        page_module = nb.metadata.get("export")
         for cell in cells:
+            module = cell.metadata.get("module", page_module)
+            if not isinstance(module, str) or not _MODULE.match(module):
+                raise TangleError(
+                    f"{rel}: has {len(cells)} cell(s) tagged {EXPORT_TAG!r} but its front matter "
+                    f"'export' is {page_module!r} and the cell names no ':module:' (got {module!r}); set it "
+                    f"to a module name such as 'transformer' or 'deepfake.render'"
+                )
             src = cell.source.rstrip()
             for n, line in enumerate(src.splitlines(), 1):
                 if line.lstrip().startswith(("%", "!")):

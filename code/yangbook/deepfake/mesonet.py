@@ -263,6 +263,22 @@ def load_keras_weights(model: nn.Module, path) -> nn.Module:
 
 
 # --- book/deepfake/mesonet.md ---
+from pathlib import Path
+
+RELEASED_WEIGHTS = ("Meso4_DF", "Meso4_F2F", "MesoInception_DF", "MesoInception_F2F")
+
+
+def released_weights(name: str = "Meso4_DF") -> Path:
+    """The path of one of the authors' four weight files, shipped in ``yangbook/weights/mesonet``."""
+    if name not in RELEASED_WEIGHTS:
+        raise ValueError(f"released_weights: the MesoNet authors released {RELEASED_WEIGHTS}, not {name!r}")
+    path = Path(__file__).resolve().parents[1] / "weights" / "mesonet" / f"{name}.h5"
+    if not path.is_file():
+        raise FileNotFoundError(f"released_weights: {path} is missing from this installation of yangbook")
+    return path
+
+
+# --- book/deepfake/mesonet.md ---
 import torch
 from torch.nn import functional as F
 
