@@ -159,7 +159,8 @@ def _table(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    """``yangbook detect PATH...``: P(fake) per face, per frame and per file. Returns the exit status."""
+    """``yangbook detect PATH...`` (P(fake) per face, per frame and per file), ``yangbook train CONFIG``
+    and ``yangbook extract-faces`` (see "Training at full scale"). Returns the exit status."""
     parser = argparse.ArgumentParser(prog="yangbook", description="The tools of the book 'Deep Learning on Yang'.")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("detect", help="score the faces in images and videos",
@@ -172,7 +173,37 @@ def main(argv=None) -> int:
     d.add_argument("--frames", type=int, default=16, help="frames sampled evenly from each video (default 16)")
     d.add_argument("--json", action="store_true", help="print the results as JSON")
     d.add_argument("--no-progress", action="store_true", help="no progress bar on videos")
+    t = sub.add_parser("train", help="train a detector at full scale (run it under torchrun)",
+                       description="Train the detector of a TOML configuration; under `torchrun "
+                                   "--nproc-per-node N` with DistributedDataParallel (see 'Training at full scale').")
+    t.add_argument("config", help="the configuration file (see yangbook/configs/)")
+    t.add_argument("--stop-after", type=int, help="stop after this many epochs (the next run resumes)")
+    e = sub.add_parser("extract-faces", help="decode videos once and store their face crops",
+                       description="Decode every video of a dataset once and store FaceForensics++-style face "
+                                   "crops with an index; resumes where an earlier run stopped.")
+    e.add_argument("dataset", choices=["ffpp", "celebdf", "dfdc"])
+    e.add_argument("root", help="the dataset's folder")
+    e.add_argument("out", help="where to write the crops")
+    e.add_argument("--frames", type=int, default=270, help="frames sampled evenly per video (default 270)")
+    e.add_argument("--size", type=int, default=256, help="side of the crops (default 256)")
+    e.add_argument("--compression", default="c23", help="FaceForensics++ level: raw, c23 or c40")
+    e.add_argument("--workers", type=int, default=1, help="videos decoded in parallel (default 1)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.command in ("train", "extract-faces"):
+        from yangbook import fullscale
+        try:
+            if args.command == "train":
+                fullscale.train(args.config, stop_after=args.stop_after)
+            else:
+                counts = fullscale.extract_faces(args.dataset, args.root, args.out, args.frames, args.size,
+                                                 args.compression, workers=args.workers,
+                                                 progress=not args.no_progress and sys.stderr.isatty())
+                print(json.dumps(counts))
+        except (OSError, ValueError) as exc:
+            print(f"yangbook {args.command}: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.frames < 1:
         parser.error(f"--frames must be at least 1, got {args.frames}")
     try:
