@@ -205,7 +205,9 @@ class FaceCrops(Dataset):
 
 
 # --- book/fullscale.md ---
-CONFIGS = Path(__file__).resolve().parent / "configs"
+import yangbook
+
+CONFIGS = Path(yangbook.__file__).resolve().parent / "configs"  # the configurations shipped with the package
 _SCHEMA = {
     "model": {"name": str, "kwargs": dict},
     "data": {"dataset": str, "root": str, "crops": str, "compression": str, "methods": list,
@@ -235,7 +237,8 @@ def load_config(path) -> dict:
             want = keys[key]
             if not (isinstance(value, want) or (want is float and isinstance(value, int))) or isinstance(value, bool) != (want is bool):
                 raise ValueError(f"{path}: [{section}] {key} must be {want.__name__}, got {value!r}")
-        for key in _REQUIRED[section]:
+    for section, keys in _REQUIRED.items():
+        for key in keys:
             if key not in cfg[section]:
                 raise ValueError(f"{path}: missing [{section}] {key}")
     unknown = set(cfg) - set(_SCHEMA)

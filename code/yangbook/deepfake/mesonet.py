@@ -272,7 +272,8 @@ def released_weights(name: str = "Meso4_DF") -> Path:
     """The path of one of the authors' four weight files, shipped in ``yangbook/weights/mesonet``."""
     if name not in RELEASED_WEIGHTS:
         raise ValueError(f"released_weights: the MesoNet authors released {RELEASED_WEIGHTS}, not {name!r}")
-    path = Path(__file__).resolve().parents[1] / "weights" / "mesonet" / f"{name}.h5"
+    import yangbook
+    path = Path(yangbook.__file__).resolve().parent / "weights" / "mesonet" / f"{name}.h5"
     if not path.is_file():
         raise FileNotFoundError(f"released_weights: {path} is missing from this installation of yangbook")
     return path
