@@ -110,3 +110,10 @@ def test_python_dash_m_and_usage_errors(files):
     proc = subprocess.run([sys.executable, "-m", "yangbook", "detect", str(files["astronaut"]), "--frames", "0"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--frames" in proc.stderr
+
+
+def test_train_and_extract_errors_name_the_file(tmp_path, capsys):
+    assert cli.main(["train", str(tmp_path / "missing.toml")]) == 1
+    assert "missing.toml" in capsys.readouterr().err
+    assert cli.main(["extract-faces", "ffpp", str(tmp_path / "nowhere"), str(tmp_path / "out")]) == 1
+    assert "nowhere" in capsys.readouterr().err

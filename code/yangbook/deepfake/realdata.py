@@ -266,6 +266,9 @@ def ffpp_face_crop(frame, size: int, scale: float = 1.3) -> np.ndarray:
 class FaceForensicsPP(Dataset):
     """Frames (or clips) of FaceForensics++, face-cropped, in the sample format of the book's datasets.
 
+    It decodes the video for every sample, which suits a few frames per video; for the protocol's 270,
+    extract the faces once (``yangbook extract-faces``) and read them with ``yangbook.fullscale.FaceCrops``.
+
     Args:
         root: the folder the download script wrote.
         split: "train", "val" or "test"; read from ``split_dir/<split>.json`` (default ``root/splits``).
