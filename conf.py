@@ -145,8 +145,9 @@ LATEX_ELEMENTS_ZH = {
     "fncychap": "",  # the chapter heading is set below, as 第 N 章
     "preamble": r"""
 \makeatletter
-% Running heads read "第 N 章 Title" (Sphinx's page style uses \@chappos, as for Japanese).
-\def\@chappos{章}
+% Running heads read "第 N 章 Title" (Sphinx's page style uses \@chappos, as for Japanese); the space
+% after 章 is explicit, since xeCJK drops an ordinary space between two Chinese characters.
+\def\@chappos{章\hspace{1em}}
 \makeatother
 \addto\captionsenglish{%
   \renewcommand{\chaptername}{第}%
@@ -171,6 +172,8 @@ def _per_language(app, config):
     if lang not in TITLES:
         raise ValueError(f"conf.py: unknown language {lang!r}; the book has {sorted(TITLES)}")
     config.project = TITLES[lang]
+    # the date on the PDF's title page, without leading zeros: "December 1, 2026", "2026 年 12 月 1 日"
+    config.today_fmt = {"en": "%B %-d, %Y", "zh_CN": "%Y 年 %-m 月 %-d 日"}[lang]
     config.html_title = TITLES[lang]
     config.latex_documents = [("index", "yangbook.tex", TITLES[lang], AUTHORS[lang], "manual")]
     if lang == "zh_CN":

@@ -256,3 +256,15 @@ def test_parts_named_by_toctree_captions(pdfs, lang):
     for caption in captions:
         expected = (_translation(BOOK / "index.md", caption) if lang == "zh_CN" else None) or caption
         assert _squash(expected) in text, f"part {expected!r} is not in the {lang} PDF"
+
+
+def test_running_heads_and_dates(pdfs):
+    """The Chinese running head keeps a space between 第 N 章 and the title (xeCJK drops an ordinary
+    one), and neither edition prints a leading zero in its date."""
+    zh = _text(pdfs["zh_CN"])
+    heads = re.findall(r"第 (\d+) 章(\s*)(\S)", zh)
+    assert heads and all(gap for _, gap, _ in heads), f"running heads without a space: {heads[:5]}"
+    assert re.search(r"\d{4} 年 [1-9]\d? 月 [1-9]\d? 日", zh[:2000]), "no date without leading zeros on the title page"
+    assert not re.search(r"年 0\d 月|月 0\d 日", zh[:2000])
+    months = "January|February|March|April|May|June|July|August|September|October|November|December"
+    assert re.search(rf"({months}) [1-9]\d?, \d{{4}}", _text(pdfs["en"])[:2000])

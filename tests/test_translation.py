@@ -159,3 +159,40 @@ def test_switcher_urls_on_read_the_docs():
         langswitch.language_base_urls(config)
     config.html_baseurl = ""
     assert langswitch.language_base_urls(config) == {}
+
+
+class _Prose(HTMLParser):
+    """The article's running text: no code, no cell output, no mathematics."""
+    SKIP = {"pre", "code", "script", "style", "kbd", "samp"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        cls = dict(attrs).get("class", "") or ""
+        self.stack.append((tag, "math" in cls.split() or "MathJax" in cls))
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        tags = {t for t, _ in self.stack}
+        if "article" in tags and not self.SKIP & tags and not any(m for _, m in self.stack):
+            self.text.append(data)
+
+
+def test_no_literal_emphasis_markers(html_dir):
+    """Markdown that did not become emphasis shows its asterisks: a closing ** right after full-width
+    punctuation followed by a Chinese character, or an unbalanced * in a translation."""
+    bad = []
+    for lang in ("en", "zh_CN"):
+        for page in _content_pages(lang):
+            p = _Prose()
+            p.feed(page.read_text(encoding="utf-8"))
+            for chunk in p.text:
+                text = re.sub(r"\\\(.*?\\\)|\\\[.*?\\\]|\$[^$]*\$", "", chunk)  # inline mathematics
+                for m in re.finditer(r"\*\*|(?<![\s\w])\*(?=\w)|(?<=\w)\*(?![\s\w])|(?<=[\u3000-\u303f\uff00-\uffef])\*", text):
+                    bad.append(f"{lang}/{page.name}: {text[max(0, m.start() - 20):m.end() + 20]!r}")
+    assert not bad, "literal emphasis markers in the built pages:\n" + "\n".join(bad[:20])
