@@ -207,6 +207,13 @@ def test_loader_errors_name_the_file():
         load_keras_weights(Meso4(input_size=128), meso4_file)           # head of the wrong width
 
 
+def test_loader_rejects_a_file_that_is_not_hdf5(tmp_path):
+    junk = tmp_path / "Meso4_DF.h5"
+    junk.write_bytes(b"this is not HDF5")
+    with pytest.raises(ValueError, match="Meso4_DF.h5.*not an HDF5 file"):
+        load_keras_weights(Meso4(), junk)
+
+
 def test_loader_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.h5"):
         load_keras_weights(Meso4(), tmp_path / "nothing.h5")

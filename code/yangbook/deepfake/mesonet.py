@@ -217,6 +217,8 @@ def load_keras_weights(model: nn.Module, path) -> nn.Module:
         raise TypeError(f"load_keras_weights: expected a Meso4 or MesoInception4, got {type(model).__name__}")
     if not path.is_file():
         raise FileNotFoundError(f"load_keras_weights: no such weights file: {path}")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"load_keras_weights: {path} is not an HDF5 file (Keras 2 weights are .h5 files)")
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     fcs = [model.head.fc1, model.head.fc2]
