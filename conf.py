@@ -45,6 +45,7 @@ extensions = [
     "mathjaxlocal",  # HTML: MathJax served from _static, not a CDN (book/_ext/mathjaxlocal.py)
     "searchfix",  # HTML: Sphinx 9.0's zh search names a JS stemmer that does not exist
     "gluei18n",  # myst-nb glue roles inside translated messages (book/_ext/gluei18n.py)
+    "glossary",  # HTML zh: the search keeps the glossary's terms whole (book/_ext/glossary.py)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3

@@ -274,3 +274,24 @@ def test_notebook_outputs_readable(site, browser, mode):
             "return Array.from(document.querySelectorAll('div.cell_output img'))"
             ".map(i => getComputedStyle(i).backgroundColor)")
         assert all(bg == "rgb(255, 255, 255)" for bg in images), images
+
+
+def _glossary():
+    import sys
+    sys.path.insert(0, str(BOOK / "_ext"))
+    import glossary
+    return glossary.terms()
+
+
+def test_chinese_search_finds_every_glossary_term(site, browser):
+    """The reader types a term of the glossary whole; the pages that use it come back, the page of its
+    first use among them."""
+    missing = []
+    for en, zh, _, first in _glossary():
+        if not CJK.search(zh):
+            continue
+        hits = _search(browser, site, "zh_CN", zh)
+        target = re.search(r"\]\(([^)]+)\.md\)", first).group(1)
+        if not any(h.split("?")[0].split("#")[0].endswith(f"{target}.html") for h in hits):
+            missing.append(f"{zh} ({en}): {len(hits)} results, none is {target}.html")
+    assert not missing, "\n".join(missing)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -105,6 +106,8 @@ def test_zh_pages_are_in_chinese(html_dir):
 
 def test_en_pages_are_in_english(html_dir):
     for page in _content_pages("en"):
+        if page.name == "glossary.html" and page.parent.name == "en":
+            continue  # the glossary gives every term in both languages, in both editions
         text = _parse(page)
         body = "".join(text.body)
         assert not CJK.search(text.h1)
@@ -196,3 +199,38 @@ def test_no_literal_emphasis_markers(html_dir):
                 for m in re.finditer(r"\*\*|(?<![\s\w])\*(?=\w)|(?<=\w)\*(?![\s\w])|(?<=[\u3000-\u303f\uff00-\uffef])\*", text):
                     bad.append(f"{lang}/{page.name}: {text[max(0, m.start() - 20):m.end() + 20]!r}")
     assert not bad, "literal emphasis markers in the built pages:\n" + "\n".join(bad[:20])
+
+
+def _glossary():
+    sys.path.insert(0, str(BOOK / "_ext"))
+    import glossary
+    return glossary.terms()
+
+
+def test_glossary_renderings_are_used_everywhere():
+    """Every translated message whose English uses a glossary term renders it as the glossary says."""
+    strip = re.compile(r"\{[a-z:-]+\}`[^`]*`|`[^`]*`|\$[^$]*\$|\"[^\"]*\"|“[^”]*”|\([^)]*\.md\)")
+    bad = []
+    terms = [(en, zh) for en, zh, _, _ in _glossary() if CJK.search(zh)]
+    for po_path in sorted(LOCALE.rglob("*.po")):
+        if po_path.name == "glossary.po":
+            continue
+        for e in polib.pofile(str(po_path)).translated_entries():
+            if e.msgstr == e.msgid or "\\" in e.msgid:
+                continue  # names, titles and code kept as they are; mathematics
+            text = strip.sub(" ", e.msgid)
+            for en, zh in terms:
+                words = re.escape(en).replace(r"\-", "[- ]?").replace("isation", "i[sz]ation")
+                # lower case anywhere, or capitalised at the start: a capitalised word inside a sentence
+                # is a name (the "Deepfake" dataset, the "Deepfakes" method)
+                rx = re.compile(rf"(?:\b{words}|^{words[0].upper()}{words[1:]})(?:s|es)?\b")
+                if rx.search(text) and zh not in e.msgstr:
+                    bad.append(f"{po_path.relative_to(LOCALE)}: '{en}' is not {zh}: {e.msgstr[:60]}")
+    assert not bad, "\n".join(bad)
+
+
+def test_zh_search_index_keeps_glossary_terms_whole(html_dir):
+    text = (html_dir / "zh_CN" / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1: text.rindex(")")])["terms"]
+    missing = [zh for _, zh, _, _ in _glossary() if CJK.search(zh) and zh not in index]
+    assert not missing, f"not in the Chinese search index as whole words: {missing}"
