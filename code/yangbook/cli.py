@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from yangbook.deepfake.mesonet import Meso4, MesoInception4, load_keras_weights, released_weights
-from yangbook.deepfake.realdata import crop_face, detect_faces
+from yangbook.deepfake.realdata import crop_face, detect_faces, iter_frames
 from yangbook.deepfake.train import Detector
 from yangbook.deepfake.xception import Xception
 
@@ -87,22 +87,10 @@ def _read_image(path: Path) -> np.ndarray:
 
 
 def _video_frames(path: Path, n: int, progress: bool):
-    """(index, RGB frame) for ``n`` frames sampled evenly from a video."""
+    """(index, RGB frame) for ``n`` distinct frames sampled evenly from a video, with a progress bar."""
     from tqdm import tqdm
-    cap = cv2.VideoCapture(str(path))
-    try:
-        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        if total <= 0:
-            raise ValueError(f"{path}: cannot be read as a video (OpenCV finds no frames)")
-        picks = np.unique(np.linspace(0, total - 1, min(n, total)).round().astype(int))
-        for idx in tqdm(picks, desc=path.name, unit="frame", disable=not progress, leave=False, file=sys.stderr):
-            cap.set(cv2.CAP_PROP_POS_FRAMES, int(idx))
-            ok, frame = cap.read()
-            if not ok:
-                raise ValueError(f"{path}: cannot read frame {idx} of {total}")
-            yield int(idx), np.ascontiguousarray(frame[..., ::-1])
-    finally:
-        cap.release()
+    return tqdm(iter_frames(path, n, distinct=True), total=n, desc=path.name, unit="frame",
+                disable=not progress, leave=False, file=sys.stderr)
 
 
 def detect_file(detector: Detector, path, frames: int = 16, progress: bool = False) -> dict:

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import tomllib
+from contextlib import nullcontext
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from yangbook.cli import _read_image
 from yangbook.deepfake.datasets import _to_tensor
 from yangbook.deepfake.realdata import FFPP_COMPRESSIONS, FFPP_METHODS, _read_split, crop_face, detect_faces
 
@@ -148,23 +150,11 @@ def extract_faces(dataset: str, root, out, frames: int = 270, size: int = 256, c
                      for rel, *_ in video_list(dataset, root, split, compression, methods)})
     tasks = [(root / rel, out / Path(rel).with_suffix(""), frames, size) for rel in videos]
     counts = {"videos": len(tasks), "skipped": 0, "crops": 0}
-    with get_context("fork").Pool(workers) if workers > 1 else _Serial() as pool:
-        done = pool.imap_unordered(_extract_one, tasks)
+    with get_context("fork").Pool(workers) if workers > 1 else nullcontext() as pool:
+        done = pool.imap_unordered(_extract_one, tasks) if pool else map(_extract_one, tasks)
         for _, n in tqdm(done, total=len(tasks), desc="videos", disable=not progress, file=sys.stderr):
             counts["skipped" if n < 0 else "crops"] += 1 if n < 0 else n
     return counts
-
-
-class _Serial:
-    """A stand-in for a one-worker pool: runs the tasks in this process."""
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def imap_unordered(self, fn, tasks):
-        return map(fn, tasks)
 
 
 # --- book/fullscale.md ---
@@ -197,10 +187,7 @@ class FaceCrops(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         path, label, method, identity, video = self.items[i]
-        bgr = cv2.imread(str(path))
-        if bgr is None:
-            raise ValueError(f"{path}: cannot be read as an image")
-        return {"image": _to_tensor(bgr[..., ::-1]), "label": label, "method": method,
+        return {"image": _to_tensor(_read_image(path)), "label": label, "method": method,
                 "identity": identity, "video_id": video}
 
 

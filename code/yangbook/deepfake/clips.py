@@ -122,7 +122,7 @@ def render_clip(ident, scene, poses, size: int = 64, eye_open=None, mouth_open=N
             out["frames"][i], out["landmarks"][i] = render_face(ident, scene, poses[i], size, eo[i], mo[i], seed,
                                                                 mw[i], geometry=g, exposure=ex[i])
         else:
-            out["landmarks"][i] = face_landmarks(ident, scene, poses[i], size, eo[i], mo[i], mw[i])
+            out["landmarks"][i] = face_landmarks(ident, scene, poses[i], size, geometry=g)
         if crops:
             out["eyes"][i], out["mouth"][i] = render_crops(ident, scene, poses[i], size, noise_seed=seed,
                                                            eye_size=eye_size, mouth_size=mouth_size, geometry=g,

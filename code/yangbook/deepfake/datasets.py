@@ -221,6 +221,8 @@ class FaceClipDataset(Dataset):
             c = dict(c, frames=flicker_forgery(c["frames"], c["landmarks"], self.strength[method],
                                                int(g_forgery.integers(2**31)))[0] if self.draw_frames else c["frames"])
         item = {k: c[k] for k in ("frames", "eyes", "mouth", "audio", "shift") if k in c}
+        if "audio" in c:  # with the sample, so that the cache keeps it
+            item["mfcc"] = mfcc(c["audio"])[:, :4 * self.frames]
         item.update(landmarks=landmark_noise(c["landmarks"], g_noise, self.jitter), identity=ident.index,
                     method=method if fake else "real")
         return item
@@ -235,6 +237,6 @@ class FaceClipDataset(Dataset):
             out["eyes"], out["mouth"] = _to_tensor(item["eyes"]), _to_tensor(item["mouth"])
         if self.kind == "lipsync":
             out["audio"] = torch.from_numpy(item["audio"])
-            out["mfcc"] = torch.from_numpy(mfcc(item["audio"])[:, :4 * self.frames])
+            out["mfcc"] = torch.from_numpy(item["mfcc"])
             out["shift"] = int(item["shift"])
         return out

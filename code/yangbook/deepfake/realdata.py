@@ -235,23 +235,29 @@ def _read_split(path: Path) -> list:
     return pairs
 
 
-def read_frames(path, n: int) -> np.ndarray:
-    """``n`` frames sampled evenly from a video, as (n, H, W, 3) uint8 RGB."""
+def iter_frames(path, n: int, distinct: bool = False):
+    """(index, frame) for ``n`` frames sampled evenly from a video, frames as (H, W, 3) uint8 RGB.
+
+    ``distinct``: sample each frame at most once (fewer than ``n`` when the video is shorter)."""
     cap = cv2.VideoCapture(str(path))
     try:
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
         if total <= 0:
             raise ValueError(f"{path}: cannot be read as a video (OpenCV finds no frames)")
-        frames = []
-        for idx in np.linspace(0, total - 1, n).round().astype(int):
+        picks = np.linspace(0, total - 1, min(n, total) if distinct else n).round().astype(int)
+        for idx in (np.unique(picks) if distinct else picks):
             cap.set(cv2.CAP_PROP_POS_FRAMES, int(idx))
             ok, frame = cap.read()
             if not ok:
                 raise ValueError(f"{path}: cannot read frame {idx} of {total}")
-            frames.append(frame[..., ::-1])
-        return np.stack(frames)
+            yield int(idx), np.ascontiguousarray(frame[..., ::-1])
     finally:
         cap.release()
+
+
+def read_frames(path, n: int) -> np.ndarray:
+    """``n`` frames sampled evenly from a video, as (n, H, W, 3) uint8 RGB."""
+    return np.stack([frame for _, frame in iter_frames(path, n)])
 
 
 def ffpp_face_crop(frame, size: int, scale: float = 1.3) -> np.ndarray:

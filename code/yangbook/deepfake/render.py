@@ -305,13 +305,13 @@ def _noise(size: int, seed: int, sigma: float) -> np.ndarray:
     return bank[oy:oy + size, ox:ox + size] * np.float32(sigma)
 
 
-_BACKGROUNDS = {}
+_BACKGROUND = [None, None]  # the last scene's (key, background): the frames of a clip share one
 
 
 def _background(scene: Scene, size: int) -> np.ndarray:
-    """The scene's background at ``size`` (a fresh copy; the last few are kept, for the frames of a clip)."""
+    """The scene's background at ``size``, a fresh copy (the last scene's is kept, for the frames of a clip)."""
     key = (scene, size)
-    if key not in _BACKGROUNDS:
+    if _BACKGROUND[0] != key:
         grid = np.array(scene.background, dtype=np.float32).reshape(3, 3, 3)
         small = cv2.resize(grid, (16, 16), interpolation=cv2.INTER_LINEAR)
         r = np.random.default_rng(scene.clutter)
@@ -322,17 +322,17 @@ def _background(scene: Scene, size: int) -> np.ndarray:
                 cv2.circle(small, (int(x), int(y)), int(r.integers(1, 4)), col, -1)
             else:
                 cv2.rectangle(small, (int(x), int(y)), (int(x + r.integers(1, 5)), int(y + r.integers(2, 9))), col, -1)
-        if len(_BACKGROUNDS) > 64:
-            _BACKGROUNDS.clear()
-        _BACKGROUNDS[key] = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
-    return _BACKGROUNDS[key].copy()
+        _BACKGROUND[:] = key, cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+    return _BACKGROUND[1].copy()
 
 
 def face_landmarks(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 256,
-                   eye_open=(1.0, 1.0), mouth_open: float = 0.0, mouth_width: float = 1.0) -> np.ndarray:
-    """The (68, 2) float32 pixel landmarks of the face that ``render_face`` would draw, without drawing it."""
+                   eye_open=(1.0, 1.0), mouth_open: float = 0.0, mouth_width: float = 1.0,
+                   geometry=None) -> np.ndarray:
+    """The (68, 2) float32 pixel landmarks of the face that ``render_face`` would draw, without drawing it
+    (``geometry``: the ``face_geometry`` of these arguments, when the caller has it already)."""
     eye_open = (eye_open, eye_open) if np.isscalar(eye_open) else tuple(eye_open)
-    L, _ = face_geometry(ident, pose, eye_open, mouth_open, mouth_width)
+    L = geometry[0] if geometry is not None else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)[0]
     A, t, _ = _transform(pose, scene, size)
     return (L @ A.T + t).astype(np.float32)
 
@@ -406,24 +406,27 @@ def _draw_face(img, P, unit: float, L, S, ident: Identity, scene: Scene, parts=_
         _line(img, P(S["lip_inner"][:25]), np.array(ident.lip) * 0.55, max(1.0, 0.012 * unit))
 
 
-_SHADES = {}
+def _light(scene: Scene, x, y):
+    """The light's gain at (x, y), in fractions of the image from its centre: a linear gradient."""
+    return 1 + scene.light * (x * math.cos(scene.light_angle) + y * math.sin(scene.light_angle))
+
+
+_SHADE = [None, None]  # the last (light, size) and its (size, size) gain
 
 
 def _shade(scene: Scene, size: int) -> np.ndarray:
-    """The light: a linear gradient across the image, (size, size) float32 (kept per scene and size)."""
+    """The light over the whole image, (size, size) float32 (the last scene's is kept)."""
     key = (scene.light, scene.light_angle, size)
-    if key not in _SHADES:
+    if _SHADE[0] != key:
         ramp = (np.arange(size, dtype=np.float32) + 0.5) / size - 0.5
-        if len(_SHADES) > 64:
-            _SHADES.clear()
-        _SHADES[key] = 1 + scene.light * (ramp[None, :] * math.cos(scene.light_angle) + ramp[:, None] * math.sin(scene.light_angle))
-    return _SHADES[key]
+        _SHADE[:] = key, _light(scene, ramp[None, :], ramp[:, None])
+    return _SHADE[1]
 
 
-def _finish(img, shade, noise_seed: int, sigma: float) -> np.ndarray:
-    """Light and camera noise (luminance plus weaker colour noise), then uint8."""
+def _finish(img, shade, noise) -> np.ndarray:
+    """Light (a gain per pixel, or one for the image) and camera noise, then uint8."""
     out = img * (shade[..., None] if np.ndim(shade) == 2 else shade)
-    out += _noise(img.shape[0], noise_seed, sigma)
+    out += noise
     np.clip(out + 0.5, 0, 255, out=out)
     return out.astype(np.uint8)
 
@@ -457,7 +460,7 @@ def render_face(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 
     img = _background(scene, size)
     _draw_face(img, P, unit, L, S, ident, scene)
     shade = _shade(scene, size) if exposure == 1.0 else _shade(scene, size) * np.float32(exposure)
-    return _finish(img, shade, noise_seed, scene.noise), P(L).astype(np.float32)
+    return _finish(img, shade, _noise(size, noise_seed, scene.noise)), P(L).astype(np.float32)
 
 
 # --- book/deepfake/render.md ---
@@ -498,10 +501,7 @@ def _draw_crop(h: int, w: int, centre, zoom: float, frame_xy, parts, geometry, i
     img[...] = np.array(scene.background, np.float32).reshape(9, 3).mean(0)
     _draw_face(img, P, zoom, L, S, ident, scene, parts)
     fx, fy = frame_xy  # where the crop sits in the frame (-0.5..0.5), for the light
-    shade = np.float32(exposure * (1 + scene.light * (fx * math.cos(scene.light_angle) + fy * math.sin(scene.light_angle))))
-    out = img * shade + _crop_noise(h, w, seed, scene.noise)
-    np.clip(out + 0.5, 0, 255, out=out)
-    return out.astype(np.uint8)
+    return _finish(img, np.float32(exposure * _light(scene, fx, fy)), _crop_noise(h, w, seed, scene.noise))
 
 
 def render_crops(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 64, eye_open=(1.0, 1.0),

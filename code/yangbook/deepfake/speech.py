@@ -53,6 +53,8 @@ def speak(request):
         return 0
     cb = CALLBACK(callback)
     lib.espeak_SetSynthCallback(cb)
+    if hasattr(lib, "espeak_ng_SetRandSeed"):  # the breathy voices draw noise from eSpeak's own generator
+        lib.espeak_ng_SetRandSeed(ctypes.c_long(1))
     if lib.espeak_SetVoiceByName(voice.encode()) != 0:
         return struct.pack("<ii", 1, rate)
     lib.espeak_SetParameter(1, int(wpm), 0)
