@@ -49,3 +49,40 @@ def rebuilt_en(html_dir, tmp_path_factory):
     proc = subprocess.run(cmd, capture_output=True, text=True, env=sphinx_env(), cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
+
+
+# --- a tiny FaceForensics++ tree of procedural videos (the loader tests and the clip models' tests) ---
+
+def _write_video(path, frames):
+    import cv2
+    import numpy as np
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames.shape[1:3]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+    assert out.isOpened(), "OpenCV cannot write mp4v here"
+    for f in frames:
+        out.write(np.ascontiguousarray(f[..., ::-1]))
+    out.release()
+
+
+@pytest.fixture(scope="session")
+def ffpp_tree(tmp_path_factory):
+    import json
+
+    import numpy as np
+
+    from yangbook.deepfake import clips as C
+    from yangbook.deepfake import render as R
+    root = tmp_path_factory.mktemp("ffpp")
+    pairs = [["000", "001"], ["002", "003"]]
+    (root / "splits").mkdir()
+    (root / "splits" / "train.json").write_text(json.dumps(pairs))
+    for k in range(4):
+        r = np.random.default_rng(k)
+        c = C.render_clip(R.Identity.sample(k), R.Scene.sample(r), C.head_motion(6, 25, r), size=128)
+        frames, lms = c["frames"], c["landmarks"]
+        _write_video(root / "original_sequences/youtube/c23/videos" / f"{k:03d}.mp4", frames)
+        fake = C.flicker_forgery(frames, lms)[0]
+        other = {0: 1, 1: 0, 2: 3, 3: 2}[k]
+        _write_video(root / "manipulated_sequences/Deepfakes/c23/videos" / f"{k:03d}_{other:03d}.mp4", fake)
+    return root

@@ -299,35 +299,6 @@ def test_real_faces_load_offline_with_sources():
 
 # --- the FaceForensics++ loader on a tiny tree written here --------------------------------------
 
-def _write_video(path, frames):
-    import cv2
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frames.shape[1:3]
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
-    assert out.isOpened(), "OpenCV cannot write mp4v here"
-    for f in frames:
-        out.write(np.ascontiguousarray(f[..., ::-1]))
-    out.release()
-
-
-@pytest.fixture(scope="module")
-def ffpp_tree(tmp_path_factory):
-    import json
-    root = tmp_path_factory.mktemp("ffpp")
-    pairs = [["000", "001"], ["002", "003"]]
-    (root / "splits").mkdir()
-    (root / "splits" / "train.json").write_text(json.dumps(pairs))
-    for k in range(4):
-        r = np.random.default_rng(k)
-        c = C.render_clip(R.Identity.sample(k), R.Scene.sample(r), C.head_motion(6, 25, r), size=128)
-        frames, lms = c["frames"], c["landmarks"]
-        _write_video(root / "original_sequences/youtube/c23/videos" / f"{k:03d}.mp4", frames)
-        fake = C.flicker_forgery(frames, lms)[0]
-        other = {0: 1, 1: 0, 2: 3, 3: 2}[k]
-        _write_video(root / "manipulated_sequences/Deepfakes/c23/videos" / f"{k:03d}_{other:03d}.mp4", fake)
-    return root
-
-
 def test_ffpp_loader_reads_the_fixture_tree(ffpp_tree):
     from yangbook.deepfake import realdata as RD
     ds = RD.FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=3, size=64)

@@ -9,4 +9,5 @@
 # Page: book/deepfake/training.md
 # Page: book/deepfake/mesonet.md
 # Page: book/deepfake/xception.md
+# Page: book/deepfake/temporal.md
 # Package deepfake: the modules inside it come from these pages.

@@ -152,8 +152,10 @@ from yangbook.deepfake.forgeries import blend_forgery, face_mask
 FLICKER_STRENGTH = 0.1  # the datasets' default, calibrated below (see "Datasets")
 
 
-def flicker_forgery(frames, landmarks, strength: float = FLICKER_STRENGTH, seed: int = 0):
-    """Self-blend every frame with fresh random draws. Returns fakes (T, H, W, 3) and masks (T, H, W)."""
+def flicker_forgery(frames, landmarks, strength: float = FLICKER_STRENGTH, seed: int = 0,
+                    steady: bool = False):
+    """Self-blend every frame with fresh random draws (``steady``: the same draws in every frame).
+    Returns fakes (T, H, W, 3) and masks (T, H, W)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(landmarks) < len(frames):
         raise ValueError(f"flicker_forgery: need (T, H, W, 3) frames and one (68, 2) landmark set per frame, "
@@ -161,7 +163,7 @@ def flicker_forgery(frames, landmarks, strength: float = FLICKER_STRENGTH, seed:
     out = np.empty_like(frames)
     masks = np.empty(frames.shape[:3], np.float32)
     for i in range(len(frames)):
-        out[i], masks[i] = blend_forgery(frames[i], landmarks[i], strength=strength, seed=seed * 1009 + i,
+        out[i], masks[i] = blend_forgery(frames[i], landmarks[i], strength=strength, seed=seed * 1009 + (0 if steady else i),
                                          resample=False)
     return out, masks
 

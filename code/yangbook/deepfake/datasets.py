@@ -143,7 +143,8 @@ class FaceClipDataset(Dataset):
         kind: "flicker", "blink" or "lipsync" (see KINDS: default length and forgeries).
         length: number of clips (even: pairs of a real clip and its forgery).
         frames: frames per clip (default: the kind's).  size: frame side in pixels.  fps: frame rate.
-        methods: the forgeries to draw from (default: all of the kind's); each fake draws one.
+        methods: the forgeries to draw from (default: all of the kind's, without its CONTROLS); each fake
+            draws one.
         strength: one strength for every method, a dict per method, or None for the calibrated defaults.
         draw_frames: render the frames (False: landmarks, crops and audio only).
         crops: render the eye and mouth crops (default: for "blink" and "lipsync").
@@ -160,6 +161,7 @@ class FaceClipDataset(Dataset):
     """
 
     KINDS = {"flicker": (16, ("flicker",)), "blink": (100, BLINK_FORGERIES), "lipsync": (50, LIPSYNC_FORGERIES)}
+    CONTROLS = {"flicker": ("steady",)}  # forgeries a kind also accepts, never drawn by default
 
     def __init__(self, split: str = "train", kind: str = "flicker", length: int = 200, frames=None,
                  size: int = 64, fps: float = 25.0, methods=None, strength=None, draw_frames: bool = True,
@@ -169,10 +171,11 @@ class FaceClipDataset(Dataset):
             raise ValueError(f"kind must be one of {sorted(self.KINDS)}, got {kind!r}")
         default_frames, all_methods = self.KINDS[kind]
         self.methods = tuple(all_methods if methods is None else methods)
-        bad = [m for m in self.methods if m not in all_methods]
+        allowed = all_methods + self.CONTROLS.get(kind, ())
+        bad = [m for m in self.methods if m not in allowed]
         if bad or not self.methods:
-            raise ValueError(f"methods of a {kind!r} dataset must be among {all_methods}, got {methods!r}")
-        defaults = {"flicker": FLICKER_STRENGTH, **BLINK_STRENGTH, **LIPSYNC_STRENGTH}
+            raise ValueError(f"methods of a {kind!r} dataset must be among {allowed}, got {methods!r}")
+        defaults = {"flicker": FLICKER_STRENGTH, "steady": FLICKER_STRENGTH, **BLINK_STRENGTH, **LIPSYNC_STRENGTH}
         if strength is None or isinstance(strength, dict):
             self.strength = {m: float((strength or {}).get(m, defaults[m])) for m in self.methods}
         else:
@@ -217,9 +220,10 @@ class FaceClipDataset(Dataset):
                 self._last = (i // 2, c)
         else:
             c = self._last[1]
-        if self.kind == "flicker" and fake:
+        if self.kind == "flicker" and fake:  # "flicker" or its control "steady"
             c = dict(c, frames=flicker_forgery(c["frames"], c["landmarks"], self.strength[method],
-                                               int(g_forgery.integers(2**31)))[0] if self.draw_frames else c["frames"])
+                                               int(g_forgery.integers(2**31)), steady=method == "steady")[0]
+                     if self.draw_frames else c["frames"])
         item = {k: c[k] for k in ("frames", "eyes", "mouth", "audio", "shift") if k in c}
         if "audio" in c:  # with the sample, so that the cache keeps it
             item["mfcc"] = mfcc(c["audio"])[:, :4 * self.frames]

@@ -20,7 +20,7 @@ def check_image_batch(x: torch.Tensor, channels: int, size: int, name: str) -> N
 
 
 PIXEL_KEYS = ("image", "video", "eyes", "mouth")  # inputs in [0, 1] that Detector maps to the model's range
-CLIP_KEYS = ("video", "eyes", "mouth", "audio", "mfcc")  # inputs that make a sample a clip
+CLIP_KEYS = ("video", "eyes", "mouth", "audio", "mfcc", "features")  # inputs that make a sample a clip
 
 
 def _check_pixels(x: torch.Tensor, key: str, name: str) -> None:
