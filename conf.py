@@ -223,7 +223,10 @@ extensions.append("rss")
 rss_base_url = html_baseurl or {
     lang: f"https://deep-learning-on-yang.readthedocs.io/{rtd_code(lang)}/latest/" for lang in TITLES
 }
-rss_feed_length = 20
-rss_full_text = False
+# Every chapter page is dated (when it was first published in the book) and tagged by part
+# (transformer, deepfake-detection, getting-started, appendix); the two Part pages keep the blog's
+# dates and its deep-learning tag, so that tag's feed continues the blog's. Items carry the whole page.
+rss_feed_length = None  # every dated page: the feed carries the book
+rss_full_text = True
 rss_tags = None  # a feed for every tag of a dated page
 # -- end of RSS feeds ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
+import yaml
 from conftest import BOOK, LANGS, SHARED, VENV_BIN, sphinx_env
 
 from langswitch import rtd_code
@@ -48,6 +49,19 @@ def page_of(url: str, base: str, root: Path) -> Path:
     if rel == "" or rel.endswith("/"):
         rel += "index.html"
     return root / rel
+
+
+def part_tag(page: Path) -> str:
+    """The tag a built page should carry: the Part pages continue the blog's deep-learning posts,
+    chapters are tagged by their part."""
+    if page.name == "index.html" and len(page.parts) == 2:
+        return "deep-learning"
+    return {"transformer": "transformer", "deepfake": "deepfake-detection"}.get(
+        page.parts[0], "getting-started" if page.name == "running.html" else "appendix")
+
+
+# pages that are not chapters: the cover, the back matter
+UNDATED = {"index.md", "references.md", "glossary.md"}
 
 
 # -- the book's feeds ----------------------------------------------------------------------------
@@ -102,8 +116,57 @@ def test_items_are_the_pages(html_dir, lang):
             assert entry.id == entry.link
             html_title = unescape(re.search(r"<title>(.*?)</title>", page.read_text("utf-8"), re.S)[1])
             assert html_title.startswith(entry.title), (entry.title, html_title)
-            assert [t.term for t in entry.tags] == ["deep-learning"]
-            assert entry.summary.startswith("<p>") and len(entry.summary) > 40
+            assert [t.term for t in entry.tags] == [part_tag(page.relative_to(root))]
+            assert entry.summary.startswith("<p>") and len(re.sub(r"<[^>]+>", "", entry.summary)) > 20  # a sentence
+
+
+def _toc_pages() -> list[str]:
+    """Every page of the book, in reading order (the tangle script's walk of the toctrees)."""
+    from tangle import pages_in_order
+    return [p.relative_to(BOOK).as_posix() for p in pages_in_order(BOOK)]
+
+
+def test_every_chapter_is_dated_and_tagged():
+    """A new chapter reaches subscribers: every page but the cover and the back matter has a date
+    with an offset and its part's tag in its front matter."""
+    from rss import parse_date, parse_tags
+    for rel in _toc_pages():
+        if rel in UNDATED:
+            continue
+        text = (BOOK / rel).read_text("utf-8")
+        front = yaml.safe_load(text[4:text.index("\n---\n", 4)]) if text.startswith("---\n") else {}
+        assert "date" in front and "tags" in front, f"{rel}: no date or no tags in the front matter"
+        assert isinstance(front["date"], str), f"{rel}: quote the date (myst-nb cannot cache a YAML timestamp)"
+        parse_date(front["date"], rel)
+        assert list(parse_tags(front["tags"], rel)) == [part_tag(Path(rel).with_suffix(".html"))], rel
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_feeds_carry_every_chapter_in_full(html_dir, lang):
+    """The site feed has every dated page; each item carries the page's whole content
+    (content:encoded) with absolute links that resolve to built files; each part has its feed."""
+    root = html_dir / lang
+    site = parse(root / "index.xml")
+    base = self_link(site)[: -len("index.xml")]
+    dated = [p for p in _toc_pages() if p not in UNDATED]
+    linked = {page_of(e.link, base, root).relative_to(root).as_posix() for e in site.entries}
+    assert linked == {str(Path(p).with_suffix(".html")) for p in dated}
+    for entry in site.entries:
+        page = page_of(entry.link, base, root)
+        (content,) = [c.value for c in entry.content]
+        h1 = unescape(re.sub(r"<[^>]+>", "", re.search(r"<h1>(.*?)</h1>", page.read_text("utf-8"), re.S)[1]))
+        assert h1.rstrip("#").strip() in unescape(re.sub(r"<[^>]+>", "", content)), entry.link
+        urls = re.findall(r'\b(?:href|src)="([^"]*)"', content)
+        assert urls, entry.link
+        for url in map(unescape, urls):
+            assert url.startswith(("https://", "http://", "mailto:")), f"{entry.link}: relative link {url}"
+            if url.startswith(base):
+                assert page_of(url, base, root).is_file(), f"{entry.link}: {url} names no built file"
+        assert 'src="' + base + "_images/" in content or "<img" not in content, entry.link
+    for tag, prefix in (("transformer", "transformer/"), ("deepfake-detection", "deepfake/")):
+        feed = parse(root / "tags" / tag / "index.xml")
+        assert {page_of(e.link, base, root).relative_to(root).as_posix() for e in feed.entries} == {
+            str(Path(p).with_suffix(".html")) for p in dated if p.startswith(prefix) and not p.endswith("/index.md")}
 
 
 def test_zh_feeds_are_chinese(html_dir):
