@@ -32,6 +32,7 @@ $(STAMP):
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_EXTRA) -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -c "import matplotlib.font_manager"  # its font cache, built here, not inside a page (stderr fails it)
 	rm -f $(VENV)/.installed-*
 	touch $@
 

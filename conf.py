@@ -61,6 +61,9 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+# Anything a cell writes to stderr (a warning, a findfont or missing-glyph message) fails the build:
+# a page must not carry noise, and a figure must not silently draw boxes for missing characters.
+nb_output_stderr = "error"
 
 # -- Citations ----------------------------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]  # relative to the conf dir

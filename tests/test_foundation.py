@@ -282,3 +282,55 @@ def test_build_is_reproducible(html_dir, rebuilt_en):
         if page.read_bytes() != again.read_bytes():
             differ.append(str(page.relative_to(html_dir)))
     assert not differ, f"pages that differ between two builds: {differ}"
+
+
+# --- fonts: the figures' Chinese text draws on a machine without CJK fonts -----------------------------
+
+def test_shipped_font_covers_every_chinese_numeral_and_draws_without_warnings(caplog):
+    """Reference: the characters cn2an writes for integers of every magnitude the book uses (up to
+    nine digits), against the font file's own character map (fontTools), then a real draw with the
+    family name the figures use, in which matplotlib must neither miss a glyph nor fall back."""
+    import logging
+    import warnings
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from cn2an import an2cn
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    from yangbook.utils import CJK_FONT, FONT_DIR, register_fonts
+
+    numbers = list(range(0, 10_000)) + [10 ** k + j for k in range(4, 9) for j in (0, 1, 10, 1001, 90_009)]
+    numbers += [int("9" * k) for k in range(1, 10)] + [421305, 100_000_001, 20_300_040]
+    used = set("".join(an2cn(n) for n in numbers))
+    (path,) = sorted(FONT_DIR.glob("*.otf"))
+    cmap = {chr(c) for c in TTFont(path).getBestCmap()}
+    assert used <= cmap, f"the shipped font lacks {sorted(used - cmap)}"
+    assert register_fonts() == [CJK_FONT]
+    found = font_manager.findfont(font_manager.FontProperties(family=CJK_FONT), fallback_to_default=False)
+    assert Path(found).resolve() == path.resolve()
+    fig, ax = plt.subplots()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        ax.set_yticks(range(3), ["<bos>", "".join(sorted(used)), an2cn(421305)], fontfamily=[CJK_FONT, "sans-serif"])
+        fig.canvas.draw()
+    plt.close(fig)
+    assert not [str(w.message) for w in caught], [str(w.message) for w in caught]
+    assert not [r.getMessage() for r in caplog.records if "findfont" in r.getMessage() or "Glyph" in r.getMessage()]
+
+
+def test_no_executed_cell_wrote_to_stderr(html_dir):
+    """No page carries noise: no executed cell of the built book has a stderr output (conf.py's
+    nb_output_stderr = "error" also stops the build on one)."""
+    import json
+    notebooks = sorted((ROOT / "_build" / "jupyter_execute").rglob("*.ipynb"))
+    assert len(notebooks) >= 20, f"only {len(notebooks)} executed notebooks under _build/jupyter_execute"
+    noisy = []
+    for nb in notebooks:
+        for i, cell in enumerate(json.loads(nb.read_text(encoding="utf-8"))["cells"]):
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    noisy.append(f"{nb.name} cell {i}: {''.join(out['text'])[:120]!r}")
+    assert not noisy, noisy

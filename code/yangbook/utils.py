@@ -50,3 +50,30 @@ def format_count(n: int) -> str:
         if n >= limit:
             return f"{n / limit:.1f}{suffix}"
     return str(n)
+
+
+# --- book/running.md ---
+from pathlib import Path
+
+import yangbook
+
+FONT_DIR = Path(yangbook.__file__).resolve().parent / "fonts"
+CJK_FONT = "Yangbook Numerals CJK SC"  # 零一二三四五六七八九十百千万亿两负点 (see fonts/README.md)
+
+
+def register_fonts() -> list[str]:
+    """Make the fonts shipped in ``yangbook/fonts`` known to matplotlib; returns their family names.
+
+    Safe to call more than once. A figure then names the family, e.g.
+    ``ax.set_yticks(ticks, labels, fontfamily=[CJK_FONT, "sans-serif"])``.
+    """
+    from matplotlib import font_manager
+
+    files = sorted(FONT_DIR.glob("*.otf"))
+    if not files:
+        raise FileNotFoundError(f"register_fonts: no .otf font in {FONT_DIR}; the package is incomplete")
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in files:
+        if str(path) not in known:
+            font_manager.fontManager.addfont(str(path))
+    return sorted({font_manager.FontProperties(fname=str(p)).get_name() for p in files})
