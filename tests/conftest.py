@@ -21,6 +21,21 @@ sys.path.insert(0, str(ROOT / "code"))
 sys.path.insert(0, str(BOOK / "_ext"))
 
 
+def book_pages() -> list[Path]:
+    """Every page of the book in reading order (the toctree walk that `make code` uses)."""
+    import tangle
+    return tangle.pages_in_order(BOOK)
+
+
+def front_matter(page: Path) -> dict:
+    """A page's YAML front matter (empty without one)."""
+    import yaml
+    text = page.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        return {}
+    return yaml.safe_load(text[4:text.index("\n---\n", 4)]) or {}
+
+
 @pytest.fixture(scope="session")
 def html_dir():
     """The built HTML of both languages; skips (with the reason) when `make html` has not run."""

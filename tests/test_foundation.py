@@ -14,20 +14,16 @@ import pytest
 import yaml
 from pybtex.database import parse_file
 
-from conftest import BOOK, ROOT, sphinx_env
+from conftest import BOOK, ROOT, book_pages, front_matter, sphinx_env
 
 import tangle
 
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 
 
-def pages() -> list[Path]:
-    return tangle.pages_in_order(BOOK)
-
-
 def notebook_pages() -> list[Path]:
     """Pages that myst-nb executes: those whose front matter names a kernel."""
-    return [p for p in pages() if "kernelspec" in tangle._read(p).metadata]
+    return [p for p in book_pages() if "kernelspec" in tangle._read(p).metadata]
 
 
 # --- layout ----------------------------------------------------------------------------------------
@@ -44,7 +40,7 @@ def test_layout():
 
 
 def test_every_page_is_in_the_toc():
-    reachable = {p.resolve() for p in pages()}
+    reachable = {p.resolve() for p in book_pages()}
     on_disk = {p.resolve() for p in BOOK.rglob("*.md") if "_" not in p.relative_to(BOOK).parts[0][:1]}
     assert on_disk - reachable == set(), "pages outside every toctree"
 
@@ -170,7 +166,7 @@ def test_set_seed_repeats_all_three_generators():
 def test_part_openings_carry_the_posts_front_matter(page, date):
     text = (BOOK / page).read_text(encoding="utf-8")
     assert f'date: "{date}"' in text, "the date must be a quoted string (unquoted YAML dates crash jupyter-cache)"
-    meta = yaml.safe_load(text.split("---\n")[1])  # the front matter
+    meta = front_matter(BOOK / page)
     when = dt.datetime.fromisoformat(meta["date"])
     assert when.utcoffset() == dt.timedelta(hours=8)
     assert meta["tags"] == ["deep-learning"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BOOK, BUILD, ROOT
+from conftest import BOOK, BUILD, ROOT, front_matter
 
 PDF_DIR = BUILD / "pdf"
 LATEX = BUILD / "latex"
@@ -192,13 +192,8 @@ def test_zh_body_text(pdfs):
     import polib
 
     text = _squash(_text(pdfs["zh_CN"]))
-    import yaml
-
-    descriptions = set()  # front-matter descriptions: the feeds' and the HTML meta's, not the PDF's
-    for md in BOOK.rglob("*.md"):
-        head = md.read_text("utf-8")
-        if head.startswith("---\n"):
-            descriptions.add((yaml.safe_load(head[4:head.index("\n---\n", 4)]) or {}).get("description"))
+    # front-matter descriptions: the feeds' and the HTML meta's, not the PDF's
+    descriptions = {front_matter(md).get("description") for md in BOOK.rglob("*.md")}
     candidates = []
     for po in sorted((BOOK / "locales" / "zh_CN" / "LC_MESSAGES").rglob("*.po")):
         for entry in polib.pofile(str(po)):

@@ -15,8 +15,7 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
-import yaml
-from conftest import BOOK, LANGS, SHARED, VENV_BIN, sphinx_env
+from conftest import BOOK, LANGS, SHARED, VENV_BIN, book_pages, front_matter, sphinx_env
 
 from langswitch import rtd_code
 
@@ -121,9 +120,8 @@ def test_items_are_the_pages(html_dir, lang):
 
 
 def _toc_pages() -> list[str]:
-    """Every page of the book, in reading order (the tangle script's walk of the toctrees)."""
-    from tangle import pages_in_order
-    return [p.relative_to(BOOK).as_posix() for p in pages_in_order(BOOK)]
+    """Every page of the book, in reading order, relative to book/."""
+    return [p.relative_to(BOOK).as_posix() for p in book_pages()]
 
 
 def test_every_chapter_is_dated_and_tagged():
@@ -133,8 +131,7 @@ def test_every_chapter_is_dated_and_tagged():
     for rel in _toc_pages():
         if rel in UNDATED:
             continue
-        text = (BOOK / rel).read_text("utf-8")
-        front = yaml.safe_load(text[4:text.index("\n---\n", 4)]) if text.startswith("---\n") else {}
+        front = front_matter(BOOK / rel)
         assert "date" in front and "tags" in front, f"{rel}: no date or no tags in the front matter"
         assert isinstance(front["date"], str), f"{rel}: quote the date (myst-nb cannot cache a YAML timestamp)"
         parse_date(front["date"], rel)

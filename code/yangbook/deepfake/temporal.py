@@ -17,10 +17,16 @@ class ShiftOnlyBatchNorm2d(nn.BatchNorm2d):
         self.register_parameter("weight", None)   # F.batch_norm then applies no scale
 
 
-def conv_bn(c_in: int, c_out: int, kernel, stride: int = 1, padding=0, momentum: float = 0.01) -> nn.Sequential:
+def conv_bn(c_in: int, c_out: int, kernel, stride: int = 1, padding=0) -> nn.Sequential:
     """Convolution without bias, shift-only batch normalisation and ReLU: InceptionV3's unit."""
     return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
-                         ShiftOnlyBatchNorm2d(c_out, momentum=momentum), nn.ReLU(inplace=True))
+                         ShiftOnlyBatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+def pool_branch(c_in: int, c_out: int) -> nn.Sequential:
+    """The pooling branch of a module: 3x3 average pool over the pixels inside the image (Keras's
+    ``padding="same"``), then a 1x1 unit."""
+    return nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), conv_bn(c_in, c_out, 1))
 
 
 # --- book/deepfake/temporal.md ---
@@ -32,13 +38,13 @@ from torch.nn import functional as F
 class InceptionA(nn.Module):
     """35 x 35 module (Keras mixed0-2): 1x1 | 1x1 -> 5x5 | 1x1 -> 3x3 -> 3x3 | avg-pool -> 1x1."""
 
-    def __init__(self, c_in: int, pool: int, ch, bn: float):
+    def __init__(self, c_in: int, pool: int, ch):
         super().__init__()
-        self.b1 = conv_bn(c_in, ch(64), 1, momentum=bn)
-        self.b5 = nn.Sequential(conv_bn(c_in, ch(48), 1, momentum=bn), conv_bn(ch(48), ch(64), 5, padding=2, momentum=bn))
-        self.b3 = nn.Sequential(conv_bn(c_in, ch(64), 1, momentum=bn), conv_bn(ch(64), ch(96), 3, padding=1, momentum=bn),
-                                conv_bn(ch(96), ch(96), 3, padding=1, momentum=bn))
-        self.pool = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), conv_bn(c_in, ch(pool), 1, momentum=bn))
+        self.b1 = conv_bn(c_in, ch(64), 1)
+        self.b5 = nn.Sequential(conv_bn(c_in, ch(48), 1), conv_bn(ch(48), ch(64), 5, padding=2))
+        self.b3 = nn.Sequential(conv_bn(c_in, ch(64), 1), conv_bn(ch(64), ch(96), 3, padding=1),
+                                conv_bn(ch(96), ch(96), 3, padding=1))
+        self.pool = pool_branch(c_in, ch(pool))
         self.c_out = 2 * ch(64) + ch(96) + ch(pool)
 
     def forward(self, x):
@@ -48,11 +54,11 @@ class InceptionA(nn.Module):
 class ReductionA(nn.Module):
     """35 -> 17 (Keras mixed3): 3x3/2 | 1x1 -> 3x3 -> 3x3/2 | max-pool 3x3/2."""
 
-    def __init__(self, c_in: int, ch, bn: float):
+    def __init__(self, c_in: int, ch):
         super().__init__()
-        self.b3 = conv_bn(c_in, ch(384), 3, 2, momentum=bn)
-        self.b3d = nn.Sequential(conv_bn(c_in, ch(64), 1, momentum=bn), conv_bn(ch(64), ch(96), 3, padding=1, momentum=bn),
-                                 conv_bn(ch(96), ch(96), 3, 2, momentum=bn))
+        self.b3 = conv_bn(c_in, ch(384), 3, 2)
+        self.b3d = nn.Sequential(conv_bn(c_in, ch(64), 1), conv_bn(ch(64), ch(96), 3, padding=1),
+                                 conv_bn(ch(96), ch(96), 3, 2))
         self.c_out = ch(384) + ch(96) + c_in
 
     def forward(self, x):
@@ -62,17 +68,17 @@ class ReductionA(nn.Module):
 class InceptionB(nn.Module):
     """17 x 17 module with factorised 7x7 filters (Keras mixed4-7); ``c7`` is the inner width."""
 
-    def __init__(self, c_in: int, c7: int, ch, bn: float):
+    def __init__(self, c_in: int, c7: int, ch):
         super().__init__()
         c7, c192 = ch(c7), ch(192)
-        row, col = dict(padding=(0, 3), momentum=bn), dict(padding=(3, 0), momentum=bn)
-        self.b1 = conv_bn(c_in, c192, 1, momentum=bn)
-        self.b7 = nn.Sequential(conv_bn(c_in, c7, 1, momentum=bn), conv_bn(c7, c7, (1, 7), **row),
+        row, col = dict(padding=(0, 3)), dict(padding=(3, 0))
+        self.b1 = conv_bn(c_in, c192, 1)
+        self.b7 = nn.Sequential(conv_bn(c_in, c7, 1), conv_bn(c7, c7, (1, 7), **row),
                                 conv_bn(c7, c192, (7, 1), **col))
-        self.b7d = nn.Sequential(conv_bn(c_in, c7, 1, momentum=bn), conv_bn(c7, c7, (7, 1), **col),
+        self.b7d = nn.Sequential(conv_bn(c_in, c7, 1), conv_bn(c7, c7, (7, 1), **col),
                                  conv_bn(c7, c7, (1, 7), **row), conv_bn(c7, c7, (7, 1), **col),
                                  conv_bn(c7, c192, (1, 7), **row))
-        self.pool = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), conv_bn(c_in, c192, 1, momentum=bn))
+        self.pool = pool_branch(c_in, c192)
         self.c_out = 4 * c192
 
     def forward(self, x):
@@ -82,12 +88,12 @@ class InceptionB(nn.Module):
 class ReductionB(nn.Module):
     """17 -> 8 (Keras mixed8): 1x1 -> 3x3/2 | 1x1 -> 1x7 -> 7x1 -> 3x3/2 | max-pool 3x3/2."""
 
-    def __init__(self, c_in: int, ch, bn: float):
+    def __init__(self, c_in: int, ch):
         super().__init__()
         c192 = ch(192)
-        self.b3 = nn.Sequential(conv_bn(c_in, c192, 1, momentum=bn), conv_bn(c192, ch(320), 3, 2, momentum=bn))
-        self.b7 = nn.Sequential(conv_bn(c_in, c192, 1, momentum=bn), conv_bn(c192, c192, (1, 7), padding=(0, 3), momentum=bn),
-                                conv_bn(c192, c192, (7, 1), padding=(3, 0), momentum=bn), conv_bn(c192, c192, 3, 2, momentum=bn))
+        self.b3 = nn.Sequential(conv_bn(c_in, c192, 1), conv_bn(c192, ch(320), 3, 2))
+        self.b7 = nn.Sequential(conv_bn(c_in, c192, 1), conv_bn(c192, c192, (1, 7), padding=(0, 3)),
+                                conv_bn(c192, c192, (7, 1), padding=(3, 0)), conv_bn(c192, c192, 3, 2))
         self.c_out = ch(320) + c192 + c_in
 
     def forward(self, x):
@@ -97,17 +103,17 @@ class ReductionB(nn.Module):
 class InceptionC(nn.Module):
     """8 x 8 module with expanded filter banks (Keras mixed9-10): the 3x3 branches split into 1x3 and 3x1."""
 
-    def __init__(self, c_in: int, ch, bn: float):
+    def __init__(self, c_in: int, ch):
         super().__init__()
         c384 = ch(384)
-        self.b1 = conv_bn(c_in, ch(320), 1, momentum=bn)
-        self.b3 = conv_bn(c_in, c384, 1, momentum=bn)
-        self.b3d = nn.Sequential(conv_bn(c_in, ch(448), 1, momentum=bn), conv_bn(ch(448), c384, 3, padding=1, momentum=bn))
-        self.split = nn.ModuleList([conv_bn(c384, c384, (1, 3), padding=(0, 1), momentum=bn),
-                                    conv_bn(c384, c384, (3, 1), padding=(1, 0), momentum=bn)])
-        self.split_d = nn.ModuleList([conv_bn(c384, c384, (1, 3), padding=(0, 1), momentum=bn),
-                                      conv_bn(c384, c384, (3, 1), padding=(1, 0), momentum=bn)])
-        self.pool = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), conv_bn(c_in, ch(192), 1, momentum=bn))
+        self.b1 = conv_bn(c_in, ch(320), 1)
+        self.b3 = conv_bn(c_in, c384, 1)
+        self.b3d = nn.Sequential(conv_bn(c_in, ch(448), 1), conv_bn(ch(448), c384, 3, padding=1))
+        self.split = nn.ModuleList([conv_bn(c384, c384, (1, 3), padding=(0, 1)),
+                                    conv_bn(c384, c384, (3, 1), padding=(1, 0))])
+        self.split_d = nn.ModuleList([conv_bn(c384, c384, (1, 3), padding=(0, 1)),
+                                      conv_bn(c384, c384, (3, 1), padding=(1, 0))])
+        self.pool = pool_branch(c_in, ch(192))
         self.c_out = ch(320) + 4 * c384 + ch(192)
 
     def forward(self, x):
@@ -149,21 +155,26 @@ class InceptionV3Features(nn.Module):
             raise ValueError(f"InceptionV3Features: need 0 < width <= 1 and input_size >= 75, "
                              f"got width {width} and input_size {input_size}")
         ch = lambda c: max(4, int(round(c * width)))  # noqa: E731
-        bn = bn_momentum
         self.input_size = input_size
         self.stem = nn.Sequential(
-            conv_bn(3, ch(32), 3, 2, momentum=bn), conv_bn(ch(32), ch(32), 3, momentum=bn),   # 149, 147
-            conv_bn(ch(32), ch(64), 3, padding=1, momentum=bn), nn.MaxPool2d(3, 2),            # 147, 73
-            conv_bn(ch(64), ch(80), 1, momentum=bn), conv_bn(ch(80), ch(192), 3, momentum=bn),  # 73, 71
-            nn.MaxPool2d(3, 2))                                                                # 35
-        modules, c = [], ch(192)
-        for make in ([lambda c, p=p: InceptionA(c, p, ch, bn) for p in (32, 64, 64)] + [lambda c: ReductionA(c, ch, bn)]
-                     + [lambda c, c7=c7: InceptionB(c, c7, ch, bn) for c7 in (128, 160, 160, 192)]
-                     + [lambda c: ReductionB(c, ch, bn)] + [lambda c: InceptionC(c, ch, bn)] * 2):
-            modules.append(make(c))
-            c = modules[-1].c_out
+            conv_bn(3, ch(32), 3, 2), conv_bn(ch(32), ch(32), 3),            # 149, 147
+            conv_bn(ch(32), ch(64), 3, padding=1), nn.MaxPool2d(3, 2),       # 147, 73
+            conv_bn(ch(64), ch(80), 1), conv_bn(ch(80), ch(192), 3),         # 73, 71
+            nn.MaxPool2d(3, 2))                                              # 35
+        modules = [InceptionA(ch(192), 32, ch)]
+        for pool in (64, 64):
+            modules.append(InceptionA(modules[-1].c_out, pool, ch))         # 35 x 35
+        modules.append(ReductionA(modules[-1].c_out, ch))
+        for c7 in (128, 160, 160, 192):
+            modules.append(InceptionB(modules[-1].c_out, c7, ch))           # 17 x 17
+        modules.append(ReductionB(modules[-1].c_out, ch))
+        for _ in range(2):
+            modules.append(InceptionC(modules[-1].c_out, ch))               # 8 x 8
         self.mixed = nn.Sequential(*modules)
-        self.num_features = c
+        self.num_features = modules[-1].c_out
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.momentum = bn_momentum
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_image_batch(x, 3, self.input_size, "InceptionV3Features")
