@@ -10,4 +10,5 @@
 # Page: book/deepfake/mesonet.md
 # Page: book/deepfake/xception.md
 # Page: book/deepfake/temporal.md
+# Page: book/deepfake/frequency.md
 # Package deepfake: the modules inside it come from these pages.
