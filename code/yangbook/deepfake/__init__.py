@@ -12,4 +12,5 @@
 # Page: book/deepfake/temporal.md
 # Page: book/deepfake/frequency.md
 # Page: book/deepfake/blink.md
+# Page: book/deepfake/lipsync.md
 # Package deepfake: the modules inside it come from these pages.
