@@ -46,6 +46,7 @@ extensions = [
     "searchfix",  # HTML: Sphinx 9.0's zh search names a JS stemmer that does not exist
     "gluei18n",  # myst-nb glue roles inside translated messages (book/_ext/gluei18n.py)
     "glossary",  # HTML zh: the search keeps the glossary's terms whole (book/_ext/glossary.py)
+    "uistrings",  # HTML: the themes' interface in the page's language (book/_ext/uistrings.py)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3

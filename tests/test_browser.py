@@ -295,3 +295,31 @@ def test_chinese_search_finds_every_glossary_term(site, browser):
         if not any(h.split("?")[0].split("#")[0].endswith(f"{target}.html") for h in hits):
             missing.append(f"{zh} ({en}): {len(hits)} results, none is {target}.html")
     assert not missing, "\n".join(missing)
+
+
+# The theme's interface on a Chinese page, against the book's catalogues in book/_ext/locale/zh_CN/:
+# the tooltips as the server sends them (the theme's scripts then move some of them into Bootstrap's
+# own storage), the search box, the footer and the byline as the reader sees them.
+ZH_TOOLTIPS = ("颜色模式", "跟随系统", "浅色", "深色", "显示或隐藏目录栏", "显示或隐藏本页目录", "在 Colab 中打开",
+               "打印为 PDF", "全屏模式")
+EN_INTERFACE = ("Search...", "Color mode", "System Settings", "Toggle primary sidebar", "Toggle secondary sidebar",
+                "Launch on Colab", "Print to PDF", "列印成 PDF", "© Copyright")
+
+
+def test_chinese_pages_speak_chinese_in_the_interface(site, browser):
+    url = f"{site}/zh_CN/{NOTEBOOK_PAGE}.html"
+    sent = _fetch(url).decode("utf-8")
+    chrome = re.sub(r"<article.*?</article>", "", sent, flags=re.S)          # the page's own text aside
+    titles = set(re.findall(r'(?:title|aria-label|placeholder)="([^"]*)"', chrome))
+    missing = [t for t in ZH_TOOLTIPS if t not in titles]
+    assert not missing, f"tooltips not in Chinese: {missing}"
+    english = [t for t in EN_INTERFACE if t in chrome]
+    assert not english, f"English interface strings on a Chinese page: {english}"
+    errors = _open(browser, url)
+    assert not errors, errors
+    placeholder = browser.execute_script("return document.querySelector('input[type=search]').placeholder")
+    assert placeholder == "搜索……", placeholder
+    footer = browser.execute_script("return document.querySelector('footer .copyright').innerText")
+    assert "版权所有" in footer and "Copyright" not in footer, footer
+    byline = browser.execute_script("return (document.querySelector('.component-author') || {}).innerText || ''")
+    assert byline.startswith("作者") and "：" not in byline, byline
