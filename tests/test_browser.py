@@ -323,3 +323,16 @@ def test_chinese_pages_speak_chinese_in_the_interface(site, browser):
     assert "版权所有" in footer and "Copyright" not in footer, footer
     byline = browser.execute_script("return (document.querySelector('.component-author') || {}).innerText || ''")
     assert byline.startswith("作者") and "：" not in byline, byline
+    # Everything else the interface shows or announces, with the pages' own text (the article, the titles in
+    # the navigation, the previous/next links) taken out: no English word beyond names and file types.
+    interface = browser.execute_script("""
+        const body = document.body.cloneNode(true);
+        body.querySelectorAll('article, script, style, nav.bd-docs-nav, .bd-sidebar-secondary, .prev-next-area,'
+                              + ' .yang-langswitch a, .yang-langswitch span').forEach(e => e.remove());
+        const labels = [...body.querySelectorAll('[title], [aria-label], [placeholder], [alt]')].map(e =>
+            [e.getAttribute('title'), e.getAttribute('aria-label'), e.getAttribute('placeholder'), e.getAttribute('alt')]
+            .filter(Boolean).join(' '));
+        return body.textContent + ' ' + labels.join(' ');""")
+    words = set(re.findall(r"[A-Za-z][A-Za-z.-]*", interface))
+    allowed = {"Yang", "Colab", "PDF", "pdf", "md", "ipynb", "Ctrl", "K", "GitHub"}
+    assert words <= allowed, f"English on the interface of a Chinese page: {sorted(words - allowed)}"

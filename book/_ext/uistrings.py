@@ -9,6 +9,7 @@ catalogues in ``book/_ext/locale/<lang>/LC_MESSAGES/``:
   pydata theme's search, colour-mode and footer strings, and the sidebar toggles of the book's own
   template overrides ``book/_templates/toggle-*-sidebar.html``) and sphinx-book-theme's ``booktheme``;
 * sets the search box's text (a theme option, not a message) from the ``sphinx`` catalogue;
+* corrects, in the written pages, the two landmark labels the theme hard-codes (``LABELS``);
 * rewrites the launch buttons' tooltips, which the theme builds as ``translate("Launch on") + " Colab"``
   and so cannot be ordered naturally in Chinese: a tooltip listed under ``TOOLTIPS`` is replaced whole
   (so "Launch on" is deliberately left out of ``booktheme.po``).
@@ -22,6 +23,9 @@ import polib
 LOCALE = Path(__file__).resolve().parent / "locale"
 CATALOGS = ("sphinx", "booktheme")
 TOOLTIPS = {"zh_CN": {"Launch on Colab": "在 Colab 中打开"}}
+# Labels that sphinx-book-theme's templates hard-code (the landmarks a screen reader announces): the
+# written pages are corrected after the build, attribute by attribute.
+LABELS = {"zh_CN": {'aria-label="Main"': 'aria-label="全书导航"', 'aria-label="Page"': 'aria-label="本页导航"'}}
 
 
 def _compile(lang: str) -> Path | None:
@@ -62,7 +66,21 @@ def _page_context(app, pagename, templatename, context, doctree):
         _rewrite(context.get("header_buttons"), table)
 
 
+def _build_finished(app, exception):
+    table = LABELS.get(app.config.language or "en")
+    if exception is not None or not table or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = text
+        for old, new in table.items():
+            fixed = fixed.replace(old, new)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+
+
 def setup(app):
     app.connect("config-inited", _config_inited, priority=600)
+    app.connect("build-finished", _build_finished)
     app.connect("html-page-context", _page_context, priority=900)   # after the theme builds its buttons
     return {"parallel_read_safe": True, "parallel_write_safe": True}
