@@ -7,47 +7,29 @@ runs after a warm-up; nothing asserted. Run alone with ``python bench/run.py bli
 """
 from __future__ import annotations
 
-import os
-import statistics
-import time
-
 import torch
+from timing import median_seconds, use_all_cores
 
 from yangbook.deepfake.blink import LRCN, carphone_path, face_mesh_landmarks, read_video
 
 
-def median_seconds(fn, repeats: int) -> float:
-    fn()                                                    # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     torch.manual_seed(0)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or 1)
-    try:
-        print(f"{torch.get_num_threads()} threads, median of timed runs after a warm-up")
-        print("| stage | input | frames/s |")
-        print("|---|---|---|")
-        frames, _ = read_video(carphone_path())
-        s = median_seconds(lambda: face_mesh_landmarks(frames), repeats=3)
-        print(f"| MediaPipe face mesh (tracking) | {frames.shape[2]}x{frames.shape[1]}, x2 | {len(frames) / s:.0f} |")
-        with torch.inference_mode():
-            full = LRCN().eval()
-            x = torch.rand(1, 8, 3, 224, 224) * 2 - 1
-            s = median_seconds(lambda: full(x), repeats=2)
-            print(f"| LRCN, full (VGG16 + LSTM 256) | 8 x 224² | {8 / s:.1f} |")
-            small = LRCN(width=1 / 16, input_size=32, fc6=64, hidden=32).eval()
-            x = torch.rand(8, 150, 3, 32, 32) * 2 - 1
-            s = median_seconds(lambda: small(x), repeats=3)
-            print(f"| LRCN, reduced (width 1/16, LSTM 32) | 8 x 150 x 32² | {8 * 150 / s:.0f} |")
-    finally:
-        torch.set_num_threads(previous)
+    print(f"{use_all_cores()} threads, median of timed runs after a warm-up")
+    print("| stage | input | frames/s |")
+    print("|---|---|---|")
+    frames, _ = read_video(carphone_path())
+    s = median_seconds(lambda: face_mesh_landmarks(frames), repeats=3)
+    print(f"| MediaPipe face mesh (tracking) | {frames.shape[2]}x{frames.shape[1]}, x2 | {len(frames) / s:.0f} |")
+    with torch.inference_mode():
+        full = LRCN().eval()
+        x = torch.rand(1, 8, 3, 224, 224) * 2 - 1
+        s = median_seconds(lambda: full(x), repeats=2)
+        print(f"| LRCN, full (VGG16 + LSTM 256) | 8 x 224² | {8 / s:.1f} |")
+        small = LRCN(width=1 / 16, input_size=32, fc6=64, hidden=32).eval()
+        x = torch.rand(8, 150, 3, 32, 32) * 2 - 1
+        s = median_seconds(lambda: small(x), repeats=3)
+        print(f"| LRCN, reduced (width 1/16, LSTM 32) | 8 x 150 x 32² | {8 * 150 / s:.0f} |")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,8 @@ embeddings). Median of timed runs after a warm-up; nothing asserted. Run alone w
 """
 from __future__ import annotations
 
-import os
-import statistics
-import time
-
 import torch
+from timing import median_seconds, use_all_cores
 
 from yangbook.deepfake.lipsync import SyncNet, clip_embeddings, distance_curve
 
@@ -24,29 +21,18 @@ def search_seconds(model, size: int, clips: int, repeats: int) -> float:
         for v, a in clip_embeddings(model, data, batch=64):
             distance_curve(v, a, 15)
 
-    run()                                                    # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(run, repeats)
 
 
 def main() -> None:
     torch.manual_seed(0)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or 1)
-    try:
-        print(f"{torch.get_num_threads()} threads, median of timed runs after a warm-up")
-        print("| model | mouth frames | clips/s (2 s, 46 windows, +-15 frames) |")
-        print("|---|---|---|")
-        s = search_seconds(SyncNet().eval(), 224, clips=1, repeats=2)
-        print(f"| SyncNet, full (syncnet_v2) | 224² | {1 / s:.2f} |")
-        s = search_seconds(SyncNet(1 / 16, 64, 64, normalize=True).eval(), 64, clips=8, repeats=3)
-        print(f"| SyncNet, reduced (width 1/16) | 64² | {8 / s:.1f} |")
-    finally:
-        torch.set_num_threads(previous)
+    print(f"{use_all_cores()} threads, median of timed runs after a warm-up")
+    print("| model | mouth frames | clips/s (2 s, 46 windows, +-15 frames) |")
+    print("|---|---|---|")
+    s = search_seconds(SyncNet().eval(), 224, clips=1, repeats=2)
+    print(f"| SyncNet, full (syncnet_v2) | 224² | {1 / s:.2f} |")
+    s = search_seconds(SyncNet(1 / 16, 64, 64, normalize=True).eval(), 64, clips=8, repeats=3)
+    print(f"| SyncNet, reduced (width 1/16) | 64² | {8 / s:.1f} |")
 
 
 if __name__ == "__main__":

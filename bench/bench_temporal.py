@@ -8,48 +8,28 @@ the chapter trains. Median of timed batches after a warm-up; nothing asserted. R
 """
 from __future__ import annotations
 
-import os
-import statistics
-import time
-
 import torch
+from timing import items_per_second, use_all_cores
 
 from yangbook.deepfake.temporal import InceptionV3Features, RecurrentDetector
 
 
-def clips_per_second(model: torch.nn.Module, x: torch.Tensor, repeats: int) -> float:
-    model.eval()
-    times = []
-    with torch.inference_mode():
-        model(x[:1])                                        # warm-up
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - start)
-    return len(x) / statistics.median(times)
-
-
 def main() -> None:
     torch.manual_seed(0)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or 1)
-    try:
-        print(f"{torch.get_num_threads()} threads, median of timed batches after a warm-up")
-        print("| model | clip | batch | clips/s | frames/s |")
-        print("|---|---|---|---|---|")
-        full = RecurrentDetector(InceptionV3Features(), min_frames=20)
-        rate = clips_per_second(full, torch.rand(2, 20, 3, 299, 299) * 2 - 1, repeats=1)
-        print(f"| full (InceptionV3 + LSTM 2048) | 20 x 299² | 2 | {rate:.2f} | {20 * rate:.1f} |")
-        del full
-        encoder = InceptionV3Features(width=1 / 8, input_size=76, bn_momentum=0.1)
-        reduced = RecurrentDetector(encoder, hidden=64, fc=16)
-        rate = clips_per_second(reduced, torch.rand(32, 16, 3, 76, 76) * 2 - 1, repeats=3)
-        print(f"| reduced (width 1/8 + LSTM 64) | 16 x 76² | 32 | {rate:.1f} | {16 * rate:.0f} |")
-        head = RecurrentDetector(feature_size=encoder.num_features, hidden=64, fc=16)
-        rate = clips_per_second(head, torch.randn(256, 16, encoder.num_features), repeats=5)
-        print(f"| reduced LSTM on features | 16 x {encoder.num_features} | 256 | {rate:.0f} | {16 * rate:.0f} |")
-    finally:
-        torch.set_num_threads(previous)
+    print(f"{use_all_cores()} threads, median of timed batches after a warm-up")
+    print("| model | clip | batch | clips/s | frames/s |")
+    print("|---|---|---|---|---|")
+    full = RecurrentDetector(InceptionV3Features(), min_frames=20)
+    rate = items_per_second(full, torch.rand(2, 20, 3, 299, 299) * 2 - 1, repeats=1)
+    print(f"| full (InceptionV3 + LSTM 2048) | 20 x 299² | 2 | {rate:.2f} | {20 * rate:.1f} |")
+    del full
+    encoder = InceptionV3Features(width=1 / 8, input_size=76, bn_momentum=0.1)
+    reduced = RecurrentDetector(encoder, hidden=64, fc=16)
+    rate = items_per_second(reduced, torch.rand(32, 16, 3, 76, 76) * 2 - 1, repeats=3)
+    print(f"| reduced (width 1/8 + LSTM 64) | 16 x 76² | 32 | {rate:.1f} | {16 * rate:.0f} |")
+    head = RecurrentDetector(feature_size=encoder.num_features, hidden=64, fc=16)
+    rate = items_per_second(head, torch.randn(256, 16, encoder.num_features), repeats=5)
+    print(f"| reduced LSTM on features | 16 x {encoder.num_features} | 256 | {rate:.0f} | {16 * rate:.0f} |")
 
 
 if __name__ == "__main__":
