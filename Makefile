@@ -108,9 +108,9 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 # --- cleaning -----------------------------------------------------------------------------------
-clean:  # keeps $(BUILD)/.jupyter_cache, so nothing re-executes
+clean:  # keeps $(BUILD)/.jupyter_cache and $(BUILD)/store, so nothing re-executes or retrains
 	rm -rf $(BUILD)/html $(BUILD)/latex $(BUILD)/gettext $(BUILD)/pdf
 	find $(SRC)/locales -name '*.mo' -delete
 
-clean-cache: clean
-	rm -rf $(BUILD)/.jupyter_cache
+clean-cache: clean  # the execution cache and the store of trained detectors (conf.py's YANGBOOK_STORE)
+	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/store

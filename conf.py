@@ -58,6 +58,9 @@ html_static_path = ["book/_static"]
 # -- Execution: one cache for every builder and both languages -----------------------------------
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
 nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")
+# Trained detectors that several pages share (yangbook.deepfake.train.trained), next to the execution
+# cache, so that a clean build starts with both empty; the kernels inherit this environment.
+os.environ.setdefault("YANGBOOK_STORE", str(ROOT / "_build" / "store"))
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True

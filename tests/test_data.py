@@ -376,3 +376,42 @@ def test_ffpp_runs_through_the_one_loop(ffpp_tree):
     per_frame = evaluate(detector, DataLoader(frames, batch_size=6))
     assert len(np.unique(per_frame.videos)) == 8  # frames pooled into their videos by video_id
     np.testing.assert_allclose(np.sort(per_frame.video_level()[1]), np.sort(res.video_level()[1]), rtol=1e-4)
+
+
+def test_align_face_puts_the_eyes_where_the_training_faces_have_them():
+    from yangbook.deepfake import realdata as RD
+    T = RD._mean_template()
+    # a synthetic photograph: the template moved, turned and shrunk, with one bright dot on the nose tip
+    angle, scale, shift = 0.2, 0.6, np.array([40.0, 25.0])
+    R = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    lm = T @ R.T + shift
+    image = np.zeros((300, 300, 3), np.uint8)
+    nose = lm[30].round().astype(int)
+    image[nose[1] - 1:nose[1] + 2, nose[0] - 1:nose[0] + 2] = 255
+    crop, moved = RD.align_face(image, lm, size=128)
+    assert crop.shape == (128, 128, 3) and crop.dtype == np.uint8
+    # the landmarks come back onto the template, scaled to the crop (the similarity is exact here) ...
+    np.testing.assert_allclose(moved, T * 128 / 256, atol=1e-3)
+    # ... and the pixels went where the landmarks say: the dot is at the moved nose tip
+    y, x = np.unravel_index(crop[..., 0].argmax(), crop.shape[:2])
+    assert abs(x - moved[30, 0]) <= 1.5 and abs(y - moved[30, 1]) <= 1.5
+    with pytest.raises(ValueError, match="68, 2"):
+        RD.align_face(image, lm[:5])
+
+
+def test_real_swaps_take_another_person_of_the_same_kind():
+    from yangbook.deepfake import realdata as RD
+    ds = RD.RealFaceForgeryDataset(size=64, method="swap", n_lfw=6, n_carphone=6)
+    assert ds.persons[:2] == ["astronaut", "grace_hopper"] and "carphone" in ds.persons
+    for k in range(len(ds.faces)):
+        d = ds._donor(k)
+        assert ds.persons[d] != ds.persons[k] and ds.colour[d] == ds.colour[k]
+    assert sum(ds.colour) == sum(p in ("astronaut", "grace_hopper", "carphone") for p in ds.persons)
+    with pytest.raises(ValueError, match="0..120"):
+        RD.load_real_faces(n_lfw=0, n_carphone=121)
+    unaligned = RD.RealFaceForgeryDataset(size=64, n_lfw=6, n_carphone=0, align=False)
+    eye_gap = lambda lm: float(np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0)))  # noqa: E731
+    aligned = RD.RealFaceForgeryDataset(size=64, n_lfw=6, n_carphone=0)
+    target = eye_gap(RD._mean_template() * 64 / 256)
+    assert all(abs(eye_gap(lm) - target) < 1e-3 for _, _, lm in aligned.faces)
+    assert np.median([eye_gap(lm) for _, _, lm in unaligned.faces]) > 1.3 * target   # Haar crops are tighter

