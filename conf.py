@@ -47,6 +47,7 @@ extensions = [
     "gluei18n",  # myst-nb glue roles inside translated messages (book/_ext/gluei18n.py)
     "glossary",  # HTML zh: the search keeps the glossary's terms whole (book/_ext/glossary.py)
     "uistrings",  # HTML: the themes' interface in the page's language (book/_ext/uistrings.py)
+    "zhnotebooks",  # HTML zh: the downloads and the Colab notebook in Chinese (book/_ext/zhnotebooks.py)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3

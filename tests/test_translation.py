@@ -234,3 +234,66 @@ def test_zh_search_index_keeps_glossary_terms_whole(html_dir):
     index = json.loads(text[text.index("(") + 1: text.rindex(")")])["terms"]
     missing = [zh for _, zh, _, _ in _glossary() if CJK.search(zh) and zh not in index]
     assert not missing, f"not in the Chinese search index as whole words: {missing}"
+
+
+# --- the Chinese edition's notebooks (book/_ext/zhnotebooks.py) -----------------------------------
+
+def test_translate_markdown_keeps_the_markup_gettext_does_not_see():
+    import zhnotebooks as Z
+    catalog = {"A title": "标题", "One paragraph over two lines.": "一段话。", "an item that goes on": "一项",
+               "cell": "格", "x = \\text{mean}": "x = \\text{均值}"}
+    text = ("## A title\n\nOne paragraph\nover two lines.\n\n* an item\n  that goes on\n* not in the catalogue\n\n"
+            "| cell | 2 |\n|---|---|\n\n```{code-cell} ipython3\nOne paragraph over two lines.\n```\n\n"
+            "$$\nx = \\text{mean}\n$$")
+    out, seen, done = Z.translate_markdown(text, catalog)
+    assert out == ("## 标题\n\n一段话。\n\n* 一项\n* not in the catalogue\n\n| 格 | 2 |\n|---|---|\n\n"
+                   "```{code-cell} ipython3\nOne paragraph over two lines.\n```\n\n$$\nx = \\text{均值}\n$$")
+    assert (seen, done) == (7, 5)   # heading, paragraph, two items, two cells, the formula
+
+
+def _cells(notebook_path):
+    import nbformat
+    return nbformat.read(notebook_path, as_version=4).cells
+
+
+def test_chinese_notebooks_for_colab_are_committed_translated_and_share_the_code(html_dir):
+    import zhnotebooks as Z
+    from readerview import notebook_pages
+    for md in notebook_pages(BOOK):
+        docname = md.relative_to(BOOK).with_suffix("").as_posix()
+        zh = BOOK / Z.NOTEBOOK_DIR / f"{docname}.ipynb"
+        assert zh.is_file(), f"{zh} is missing: `make html` writes it, and it must be committed"
+        en_cells, zh_cells = _cells(md.with_suffix(".ipynb")), _cells(zh)
+        assert [c.cell_type for c in en_cells] == [c.cell_type for c in zh_cells]
+        assert [c.source for c in en_cells if c.cell_type == "code"] == \
+               [c.source for c in zh_cells if c.cell_type == "code"], f"{zh}: code cells differ from the English"
+        prose = "".join(c.source for c in zh_cells if c.cell_type == "markdown")
+        assert len(CJK.findall(prose)) > 0.3 * len(re.sub(r"\s", "", prose)) or len(CJK.findall(prose)) > 500, \
+            f"{zh}: the markdown cells are not in Chinese"
+        # and the built page's Colab button opens it
+        page = (html_dir / "zh_CN" / f"{docname}.html").read_text(encoding="utf-8")
+        colab = re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', page)
+        assert colab and all(u.endswith(f"/book/locales/zh_CN/notebooks/{docname}.ipynb") for u in colab), colab
+        en_page = (html_dir / "en" / f"{docname}.html").read_text(encoding="utf-8")
+        assert re.search(rf'href="https://colab\.research\.google\.com/[^"]+/book/{re.escape(docname)}\.ipynb"', en_page)
+
+
+def test_chinese_downloads_carry_the_chinese_prose(html_dir):
+    import zhnotebooks as Z
+    from readerview import notebook_pages
+    for md in notebook_pages(BOOK):
+        docname = md.relative_to(BOOK).with_suffix("").as_posix()
+        catalog = Z.load_catalog(LOCALE / f"{docname}.po")
+        source = (html_dir / "zh_CN" / "_sources" / f"{docname}.md").read_text(encoding="utf-8")
+        english = md.read_text(encoding="utf-8")
+        # every paragraph-sized message of the page is there in Chinese, not in English
+        long = [(k, v) for k, v in catalog.items() if len(k) > 80 and "\n" not in k and k in " ".join(english.split())]
+        assert long, docname
+        missing = [k for k, v in long if v not in source]
+        assert len(missing) <= len(long) // 20, f"{docname}.md download: {len(missing)} of {len(long)} left in English"
+        executed = _cells(html_dir / "zh_CN" / "_sources" / f"{docname}.ipynb")
+        assert any(c.get("outputs") for c in executed if c.cell_type == "code"), f"{docname}.ipynb lost its outputs"
+        prose = "".join(c.source for c in executed if c.cell_type == "markdown")
+        assert sum(v in prose for _, v in long) >= len(long) - len(long) // 20, f"{docname}.ipynb download is English"
+    en = (html_dir / "en" / "_sources" / "deepfake" / "mesonet.md").read_text(encoding="utf-8")
+    assert not CJK.search(en.split("```")[0]), "the English download must stay English"

@@ -152,14 +152,7 @@ def ear(landmarks) -> np.ndarray:
 import numpy as np
 from sklearn.svm import LinearSVC
 
-
-def closed_runs(closed) -> list[tuple[int, int]]:
-    """Runs of consecutive True values of a (T,) boolean trace: a list of (first frame, length)."""
-    c = np.asarray(closed, bool)
-    if c.ndim != 1:
-        raise ValueError(f"closed_runs: need a 1-D trace, got shape {c.shape}")
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], c.astype(np.int8), [0]])))
-    return [(int(s), int(e - s)) for s, e in zip(edges[::2], edges[1::2])]
+from yangbook.deepfake.clips import closed_runs   # runs of closed frames, from the clips chapter
 
 
 def threshold_blinks(ear_trace, threshold: float = 0.2, min_frames: int = 1) -> list[tuple[int, int]]:
@@ -305,13 +298,6 @@ class LRCN(nn.Module):
 # --- book/deepfake/blink.md ---
 import numpy as np
 
+from yangbook.deepfake.clips import natural_blink_rate   # blinks per minute of a closed-eye trace
+
 HUMAN_BLINK_RATE = {"rest": 17.0, "conversation": 26.0, "reading": 4.5}   # per minute, Bentivoglio et al. (1997)
-
-
-def natural_blink_rate(closed, fps: float, max_duration: float = 0.5) -> float:
-    """Blinks per minute in a (T,) closed-eye trace, counting runs no longer than ``max_duration`` seconds."""
-    c = np.asarray(closed, bool)
-    if c.ndim != 1 or len(c) == 0 or not fps > 0:
-        raise ValueError(f"natural_blink_rate: need a non-empty 1-D trace and fps > 0, got {c.shape}, {fps}")
-    n = sum(1 for _, length in closed_runs(c) if length / fps <= max_duration)
-    return 60.0 * n * fps / len(c)

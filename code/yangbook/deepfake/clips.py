@@ -222,18 +222,36 @@ def eye_aspect_ratio(landmarks) -> np.ndarray:
     return 0.5 * (one(L[..., 36:42, :]) + one(L[..., 42:48, :]))
 
 
+def closed_runs(closed) -> list[tuple[int, int]]:
+    """Runs of consecutive True values of a (T,) boolean trace: a list of (first frame, length)."""
+    c = np.asarray(closed, bool)
+    if c.ndim != 1:
+        raise ValueError(f"closed_runs: need a 1-D trace, got shape {c.shape}")
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], c.astype(np.int8), [0]])))
+    return [(int(s), int(e - s)) for s, e in zip(edges[::2], edges[1::2])]
+
+
 def find_blinks(ear, fps: float, threshold: float = 0.2):
     """Runs of consecutive frames with EAR below ``threshold``: a list of (start, duration) in seconds."""
     ear = np.asarray(ear, np.float64)
     if ear.ndim != 1 or len(ear) == 0:
         raise ValueError(f"find_blinks: need a non-empty 1-D EAR trace, got shape {ear.shape}")
     _check_clip_length(len(ear), fps, "find_blinks")
-    below = np.concatenate([[False], ear < threshold, [False]])
-    edges = np.flatnonzero(np.diff(below.astype(int)))
-    return [(s / fps, (e - s) / fps) for s, e in zip(edges[::2], edges[1::2])]
+    with np.errstate(invalid="ignore"):               # a NaN frame (no face) is never closed
+        return [(s / fps, n / fps) for s, n in closed_runs(ear < threshold)]
+
+
+def natural_blink_rate(closed, fps: float, max_duration: float = 0.5) -> float:
+    """Blinks per minute in a (T,) closed-eye trace, counting runs no longer than ``max_duration`` seconds."""
+    c = np.asarray(closed, bool)
+    if c.ndim != 1 or len(c) == 0 or not fps > 0:
+        raise ValueError(f"natural_blink_rate: need a non-empty 1-D trace and fps > 0, got {c.shape}, {fps}")
+    n = sum(1 for _, length in closed_runs(c) if length / fps <= max_duration)
+    return 60.0 * n * fps / len(c)
 
 
 def blink_rate(ear, fps: float, threshold: float = 0.2, max_duration: float = 0.5) -> float:
     """Natural blinks (no longer than ``max_duration`` seconds below the threshold) per minute."""
-    n = sum(1 for _, d in find_blinks(ear, fps, threshold) if d <= max_duration)
-    return 60.0 * n * fps / len(ear)
+    find_blinks(ear, fps, threshold)                  # the checks of the trace and the frame rate
+    with np.errstate(invalid="ignore"):
+        return natural_blink_rate(np.asarray(ear, np.float64) < threshold, fps, max_duration)
