@@ -290,14 +290,18 @@ def test_chapters_print_test_aucs_that_show_learning(html_dir):
         return html_lib.unescape(re.sub(r"<[^>]+>", "", raw))
 
     meso = text("mesonet.html")
-    c23 = float(re.search(r"blends, c23\s+\d+ images\s+accuracy [\d.]+\s+AUC ([\d.]+)", meso).group(1))
-    c40 = float(re.search(r"blends, c40\s+\d+ images\s+accuracy [\d.]+\s+AUC ([\d.]+)", meso).group(1))
+    # the MesoNet chapter's table: test set, faces, self-blend AUC, swap AUC, both AUC, accuracy
+    row = lambda name: re.search(rf"blends, {name}\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", meso)  # noqa: E731
+    c23, c40 = float(row("c23").group(3)), float(row("c40").group(3))
     assert c23 > 0.90, f"Meso-4 on the c23 blends printed AUC {c23}"
     assert 0.5 < c40 < c23
+    assert float(row("c23").group(1)) > 0.75, "Meso-4 learnt little of the self-blends"
     xc = text("xception.html")
-    row = re.search(r"blends, c23\s+([\d.]+)\s+([\d.]+)", xc)
-    assert float(row.group(1)) == c23, "the Xception chapter's Meso-4 must repeat the MesoNet chapter's run"
-    assert float(row.group(2)) > 0.80, f"reduced Xception on the c23 blends printed AUC {row.group(2)}"
+    # the Xception chapter's table: mean ± sd over three seeds, Meso-4 then Xception
+    means = re.search(r"blends, c23\s+([\d.]+) ± ([\d.]+)\s+([\d.]+) ± ([\d.]+)", xc)
+    assert means, "the Xception chapter must print mean ± sd over seeds"
+    assert float(means.group(3)) > 0.80, f"reduced Xception on the c23 blends printed mean AUC {means.group(3)}"
+    assert float(means.group(1)) > 0.6, f"Meso-4 (three seeds) on the c23 blends printed mean AUC {means.group(1)}"
 
 
 def test_shipped_weights_are_the_released_files():

@@ -54,6 +54,10 @@ def _lookup(lines: list[str], catalog: dict[str, str]) -> str | None:
 
 def _translate_math(block: list[str], catalog: dict[str, str]) -> list[str] | None:
     """A ``$$ ... $$`` block whose formula (its lines kept) is a msgid (a ``\\text{}`` to translate)."""
+    one = block[0].strip()
+    if len(block) == 1 and len(one) > 4 and one.startswith("$$") and one.endswith("$$"):   # $$ ... $$ on one line
+        found = catalog.get(one[2:-2].strip())
+        return None if found is None else ["$$" + found + "$$"]
     if len(block) < 3 or block[0].strip() != "$$" or not block[-1].strip().startswith("$$"):
         return None
     found = catalog.get("\n".join(block[1:-1]).strip())
@@ -75,7 +79,7 @@ def translate_markdown(text: str, catalog: dict[str, str]) -> tuple[str, int, in
         if not block:
             return
         seen += 1
-        if block[0].strip() == "$$":             # display math: translated only where a msgid has it
+        if block[0].strip().startswith("$$"):    # display math: translated only where a msgid has it
             math = _translate_math(block, catalog)
             done += math is not None
             out.extend(math if math is not None else block)

@@ -22,7 +22,8 @@ def scaled_dot_product_attention(query, key, value, mask=None, dropout_p=0.0, tr
         key: ``(..., k_len, d_k)``.
         value: ``(..., k_len, d_v)``.
         mask: optional boolean tensor, True where attention is allowed, broadcastable to
-            ``(..., q_len, k_len)``.
+            ``(..., q_len, k_len)``. A query row with no allowed key gets zero weights and a zero
+            output, as in ``F.scaled_dot_product_attention``.
         dropout_p: dropout probability on the attention weights, applied only when ``training``.
 
     Returns:
@@ -34,8 +35,11 @@ def scaled_dot_product_attention(query, key, value, mask=None, dropout_p=0.0, tr
     d_k = query.size(-1)
     scores = query @ key.transpose(-2, -1) / math.sqrt(d_k)  # (..., q_len, k_len)
     if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)                  # every row sums to 1
+        empty = ~mask.any(dim=-1, keepdim=True)               # (..., q_len, 1): no key allowed
+        scores = scores.masked_fill(~mask, float("-inf")).masked_fill(empty, 0.0)
+    weights = torch.softmax(scores, dim=-1)                  # every row sums to 1 ...
+    if mask is not None:
+        weights = weights.masked_fill(empty, 0.0)            # ... except a fully masked one: all 0
     if dropout_p > 0.0 and training:
         weights = F.dropout(weights, p=dropout_p)
     return weights @ value, weights                          # (..., q_len, d_v), (..., q_len, k_len)
@@ -73,7 +77,8 @@ class MultiHeadAttention(nn.Module):
         d_model: width ``E`` of the inputs and of the output.
         num_heads: number of heads ``h``; must divide ``d_model``.
         dropout: dropout on the attention weights during training (0 in the paper's description).
-        bias: whether the four projections have biases (PyTorch's default, so weights can be copied).
+        bias: whether the four projections have biases (PyTorch's default, so weights can be copied;
+            the paper's projections have none, ``bias=False``).
         fused: use ``F.scaled_dot_product_attention`` (fast) instead of the readable path.
 
     Shape:
@@ -396,7 +401,11 @@ def transformer_base(vocab_size, **kwargs):
 
 
 def transformer_big(vocab_size, **kwargs):
-    """The paper's big model (Table 3): d_model 1024, 16 heads, 6 + 6 layers, d_ff 4096, dropout 0.3."""
+    """The paper's big model (Table 3): d_model 1024, 16 heads, 6 + 6 layers, d_ff 4096, dropout 0.3.
+
+    Dropout 0.3 is the English-German value of Table 3; for English-French the paper used 0.1
+    (section 6.1): pass ``dropout=0.1``.
+    """
     config = dict(d_model=1024, num_heads=16, num_layers=6, d_ff=4096, dropout=0.3)
     config.update(kwargs)
     return Transformer(vocab_size, vocab_size, **config)
@@ -435,8 +444,10 @@ def make_number_splits(seed=0, n_train=20000, n_valid=500, n_test=1000, max_digi
     """Disjoint train / valid / test numbers below ``10**max_digits``, and an ``extra`` test set of
     numbers with ``max_digits + 1`` or ``max_digits + 2`` digits, magnitudes absent from training.
 
-    The digit count is drawn uniformly, then the number uniformly among those with that many digits.
-    Returns a dict of four lists of ints; the same seed gives the same lists.
+    The digit count is drawn uniformly, then the number uniformly among those with that many digits;
+    a number drawn twice is drawn again, so once the few short numbers are used up (all of them go to
+    ``train`` with the default sizes) only longer ones are added. Train, valid and test take the drawn
+    numbers in that order. Returns a dict of four lists of ints; the same seed gives the same lists.
     """
     total = n_train + n_valid + n_test
     if min(n_train, n_valid, n_test, n_extra) < 0 or total > 10 ** max_digits // 2:
@@ -545,82 +556,147 @@ def _strip(ids, eos_id):
     return ids[: ids.index(eos_id)] if eos_id in ids else ids
 
 
+def output_limits(src, pad_id, max_len=None):
+    """Most tokens to generate for each sentence, EOS included: by default the sentence's own input
+    length + 50, as in the paper (section 6.1), the input length counting its tokens (EOS included)
+    and not the batch's padding; an int ``max_len`` sets one limit for every sentence.
+
+    Shape: src ``(N, S)`` -> ``(N,)`` LongTensor.
+    """
+    if max_len is None:
+        return (src != pad_id).sum(1) + 50
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+        raise ValueError(f"output_limits: max_len must be a positive int or None, got {max_len!r}")
+    return torch.full((src.size(0),), max_len, dtype=torch.long, device=src.device)
+
+
+def length_penalty(length, alpha):
+    """lp(Y) = ((5 + |Y|) / 6)^alpha of Wu et al. (2016), |Y| counting the EOS token."""
+    return ((5.0 + length) / 6.0) ** alpha
+
+
 @torch.no_grad()
 def greedy_decode(model, src, bos_id=BOS, eos_id=EOS, max_len=None):
     """Most probable next token at every step.
 
     Args:
-        model: a ``Transformer``; src: ``(N, S)`` source token ids padded with ``model.pad_id``.
-        max_len: most tokens to generate; by default the source length + 50, as in the paper.
+        model: a ``Transformer`` (its train/eval mode is restored on return); src: ``(N, S)``
+            source token ids padded with ``model.pad_id``.
+        max_len: most tokens to generate, EOS included; by default each sentence's input length + 50,
+            as in the paper (see ``output_limits``).
 
     Returns:
         A list of N token-id lists, without BOS and EOS.
     """
+    was_training = model.training
     model.eval()
-    max_len = src.size(1) + 50 if max_len is None else max_len
-    src_mask = padding_mask(src, model.pad_id)                       # (N, 1, 1, S)
-    memory = model.encode(src, src_mask)                               # (N, S, d_model)
-    ys = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
-    done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
-    for _ in range(max_len):
-        logits = model.decode(ys, memory, src_mask)[:, -1]             # (N, vocab)
-        nxt = logits.argmax(-1).masked_fill(done, eos_id)
-        ys = torch.cat([ys, nxt[:, None]], dim=1)
-        done |= nxt == eos_id
-        if done.all():
-            break
-    return [_strip(row, eos_id) for row in ys[:, 1:].tolist()]
+    try:
+        limit = output_limits(src, model.pad_id, max_len)                # (N,)
+        src_mask = padding_mask(src, model.pad_id)                       # (N, 1, 1, S)
+        memory = model.encode(src, src_mask)                             # (N, S, d_model)
+        ys = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
+        ids, out = torch.arange(src.size(0), device=src.device), [None] * src.size(0)
+        for step in range(int(limit.max())):
+            nxt = model.decode(ys, memory, src_mask)[:, -1].argmax(-1)   # (n_active,)
+            ys = torch.cat([ys, nxt[:, None]], dim=1)
+            stop = (nxt == eos_id) | (step + 1 >= limit)
+            for j in stop.nonzero().flatten().tolist():
+                out[int(ids[j])] = _strip(ys[j, 1:].tolist(), eos_id)
+            keep = ~stop                                                 # finished sentences leave
+            if not keep.any():
+                break
+            ids, ys, memory, src_mask, limit = ids[keep], ys[keep], memory[keep], src_mask[keep], limit[keep]
+    finally:
+        model.train(was_training)
+    return out
+
+
+def _gather_rows(x, index):
+    """x ``(n, m, L)``, index ``(n, j)`` -> ``(n, j, L)``: rows of x picked per sentence."""
+    return x.gather(1, index[..., None].expand(-1, -1, x.size(-1)))
 
 
 @torch.no_grad()
 def beam_search(model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_len=None):
-    """Beam search with the length penalty lp(Y) = ((5 + |Y|) / 6)^alpha of Wu et al. (2016).
+    """Beam search with the length penalty lp(Y) = ((5 + |Y|) / 6)^alpha of Wu et al. (2016), stopped
+    the way the authors' tensor2tensor stops it.
 
-    Keeps the ``beam_size`` best prefixes (by summed log-probability) of every sentence, all sentences
-    of the batch at once. A finished prefix stays in the beam and can only be extended by EOS at no
-    cost. A sentence stops when its most probable prefix has finished; then the finished hypothesis
-    with the best log-probability / lp(Y) wins.
+    Every sentence of the batch keeps two sets of ``beam_size`` hypotheses. *Alive*: the most probable
+    prefixes that have not emitted EOS, ranked by log-probability. *Finished*: the best hypotheses
+    that have emitted EOS, ranked by log-probability / lp(Y). At each step the ``2 * beam_size`` best
+    extensions of the alive set are taken; those that end in EOS join the finished set, the best
+    others form the new alive set. A sentence stops when no alive hypothesis can still beat the worst
+    finished one: a continuation can only lower the log-probability, and lp grows with the length, so
+    the best an alive hypothesis can reach is its log-probability / lp(limit). It also stops at its
+    length limit; if nothing has finished by then, the best alive hypothesis is returned. With
+    ``beam_size == 1`` the function runs ``greedy_decode``, as tensor2tensor does.
 
     Args:
-        model: a ``Transformer``; src: ``(N, S)`` source token ids padded with ``model.pad_id``.
-        max_len: most tokens to generate; by default the source length + 50, as in the paper.
+        model: a ``Transformer`` (its train/eval mode is restored on return); src: ``(N, S)``
+            source token ids padded with ``model.pad_id``.
+        alpha: the length penalty's exponent, >= 0 (0: plain log-probability).
+        max_len: most tokens to generate, EOS included; by default each sentence's input length + 50,
+            as in the paper (see ``output_limits``).
 
     Returns:
-        A list of N token-id lists, without BOS and EOS.
+        A list of N token-id lists, without BOS and EOS: the best finished hypothesis of each sentence.
     """
     if beam_size < 1:
         raise ValueError(f"beam_search: beam_size must be >= 1, got {beam_size}")
+    if alpha < 0:
+        raise ValueError(f"beam_search: alpha must be >= 0 (the stopping bound needs lp to grow), got {alpha}")
+    if beam_size == 1:
+        return greedy_decode(model, src, bos_id, eos_id, max_len)
+    was_training = model.training
     model.eval()
-    max_len = src.size(1) + 50 if max_len is None else max_len
-    n, k, device = src.size(0), beam_size, src.device
-    src_mask = padding_mask(src, model.pad_id).repeat_interleave(k, 0)   # (N*k, 1, 1, S)
-    memory = model.encode(src.repeat_interleave(k, 0), src_mask)         # (N*k, S, d_model)
-    ys = torch.full((n * k, 1), bos_id, dtype=torch.long, device=device)
-    scores = torch.full((n, k), float("-inf"), device=device)
-    scores[:, 0] = 0.0                                   # start from one hypothesis per sentence
-    done = torch.zeros(n * k, dtype=torch.bool, device=device)
-    lengths = torch.zeros(n * k, device=device)          # tokens generated, EOS included
-    offset = torch.arange(n, device=device)[:, None] * k
-    for _ in range(max_len):
-        logp = torch.log_softmax(model.decode(ys, memory, src_mask)[:, -1].float(), -1)  # (N*k, V)
+    try:
+        return _beam_search(model, src, bos_id, eos_id, beam_size, alpha, max_len)
+    finally:
+        model.train(was_training)
+
+
+def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len):
+    n, device, inf = src.size(0), src.device, float("inf")
+    limit = output_limits(src, model.pad_id, max_len)                    # (n,)
+    best_possible = length_penalty(limit.double(), alpha)                # lp at the limit, (n,)
+    src_mask = padding_mask(src, model.pad_id).repeat_interleave(k, 0)   # (n*k, 1, 1, S)
+    memory = model.encode(src.repeat_interleave(k, 0), src_mask)         # (n*k, S, d_model)
+    alive = torch.full((n, k, 1), bos_id, dtype=torch.long, device=device)
+    alive_logp = torch.full((n, k), -inf, dtype=torch.float64, device=device)
+    alive_logp[:, 0] = 0.0                                   # one real hypothesis to start from
+    fin = torch.full((n, k, 1), eos_id, dtype=torch.long, device=device)
+    fin_score = torch.full((n, k), -inf, dtype=torch.float64, device=device)
+    ids, out = torch.arange(n, device=device), [None] * n
+    for step in range(int(limit.max())):
+        m, length = ids.numel(), step + 1                    # active sentences; tokens incl. this one
+        logits = model.decode(alive.view(m * k, -1), memory, src_mask)[:, -1]       # (m*k, V)
+        logp = torch.log_softmax(logits.double(), dim=-1)
         vocab = logp.size(-1)
-        only_eos = torch.full_like(logp, float("-inf"))
-        only_eos[:, eos_id] = 0.0
-        logp = torch.where(done[:, None], only_eos, logp)
-        candidates = (scores.view(-1, 1) + logp).view(n, k * vocab)     # (N, k*V)
-        scores, index = candidates.topk(k, dim=-1)                      # (N, k)
-        parent = (index // vocab + offset).view(-1)                     # (N*k,)
-        token = (index % vocab).view(-1)
-        ys = torch.cat([ys[parent], token[:, None]], dim=1)
-        lengths = lengths[parent] + (~done[parent]).float()
-        done = done[parent] | (token == eos_id)
-        # a sentence whose best prefix has finished is done: drop its unfinished prefixes
-        top_done = done.view(n, k).gather(1, scores.argmax(-1, keepdim=True))   # (N, 1)
-        drop = top_done & ~done.view(n, k)                                       # (N, k)
-        scores = scores.masked_fill(drop, float("-inf"))
-        done = done | drop.view(-1)
-        if done.all():
+        cand = (alive_logp.view(m * k, 1) + logp).view(m, k * vocab)                # (m, k*V)
+        top_logp, index = cand.topk(min(2 * k, k * vocab), dim=-1)                 # (m, 2k)
+        token = index % vocab
+        seqs = torch.cat([_gather_rows(alive, index // vocab), token[..., None]], dim=-1)  # (m, 2k, t+1)
+        ended = token == eos_id
+        # alive: the k most probable extensions that did not end
+        alive_logp, pick = top_logp.masked_fill(ended, -inf).topk(k, dim=-1)       # (m, k)
+        alive = _gather_rows(seqs, pick)
+        # finished: the k best, by penalised score, of the old finished and the new ones
+        new_score = (top_logp / length_penalty(length, alpha)).masked_fill(~ended, -inf)
+        fin = torch.cat([fin, torch.full_like(fin[..., :1], eos_id)], dim=-1)      # pad to t+1
+        fin_score, pick = torch.cat([fin_score, new_score], dim=1).topk(k, dim=-1)
+        fin = _gather_rows(torch.cat([fin, seqs], dim=1), pick)
+        # stop where the worst finished score beats the best any alive hypothesis can still reach
+        has_fin = fin_score[:, 0] > -inf
+        worst_fin = fin_score.masked_fill(fin_score == -inf, inf).min(dim=-1).values
+        stop = (has_fin & (worst_fin >= alive_logp[:, 0] / best_possible)) | (length >= limit)
+        for j in stop.nonzero().flatten().tolist():
+            row = fin[j, 0] if has_fin[j] else alive[j, 0]
+            out[int(ids[j])] = _strip(row[1:].tolist(), eos_id)
+        keep = ~stop                                         # stopped sentences leave the batch
+        if not keep.any():
             break
-    penalty = ((5.0 + lengths) / 6.0) ** alpha
-    best = (scores.view(-1) / penalty).view(n, k).argmax(-1) + offset.view(-1)
-    return [_strip(row, eos_id) for row in ys[best, 1:].tolist()]
+        rows = keep.repeat_interleave(k)
+        ids, limit, best_possible = ids[keep], limit[keep], best_possible[keep]
+        alive, alive_logp, fin, fin_score = alive[keep], alive_logp[keep], fin[keep], fin_score[keep]
+        memory, src_mask = memory[rows], src_mask[rows]
+    return out
