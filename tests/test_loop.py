@@ -246,3 +246,40 @@ def test_image_batches_cover_the_data_and_repeat():
     assert len(ImageBatches(x, y, 4)) == 3
     with pytest.raises(ValueError, match="labels"):
         ImageBatches(x, y[:5])
+
+
+def test_a_fresh_process_trains_the_same_detector_bit_for_bit(tmp_path, monkeypatch):
+    """What the MesoNet chapter says of its run: the same seed and thread count give the same weights,
+    in another process too. A child process trains the toy run into an empty store of its own."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from yangbook.deepfake.train import trained
+
+    config, build, train, _ = _toy_run(tmp_path, monkeypatch)
+    here, _ = trained(config, build, train)
+    digest = lambda sd: hashlib.sha256(b"".join(sd[k].numpy().tobytes() for k in sorted(sd))).hexdigest()  # noqa: E731
+    root = Path(__file__).resolve().parent
+    child = f"""
+import hashlib, sys, torch
+sys.path[:0] = [{str(root)!r}, {str(root.parent / 'code')!r}]
+torch.set_num_threads({torch.get_num_threads()})
+from test_loop import _toy_run
+from yangbook.deepfake.train import trained
+class Patch:
+    def setenv(self, k, v):
+        import os; os.environ[k] = v
+from pathlib import Path
+config, build, train, _ = _toy_run(Path({str(tmp_path / 'child')!r}), Patch())
+d, record = trained(config, build, train)
+sd = d.state_dict()
+print(record["hit"], hashlib.sha256(b"".join(sd[k].numpy().tobytes() for k in sorted(sd))).hexdigest())
+"""
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    hit, child_digest = out.stdout.split()[-2:]
+    assert hit == "False" and child_digest == digest(here.state_dict())
