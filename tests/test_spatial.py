@@ -31,6 +31,9 @@ def test_mesonet_parameter_counts():
     assert count_parameters(MesoInception4()) == 28_615
     assert sum(b.numel() for k, b in Meso4().named_buffers() if "running" in k) == 96
     assert sum(b.numel() for k, b in MesoInception4().named_buffers() if "running" in k) == 110
+    # the MesoNet chapter's 128-pixel Meso-4 (the count its prose gives): only the first dense layer
+    # shrinks, from a 16x8x8 to a 16x4x4 input, 16 outputs each: 27,977 - (1,024 - 256) * 16 = 15,689
+    assert count_parameters(Meso4(input_size=128)) == 27_977 - (16 * 8 * 8 - 16 * 4 * 4) * 16 == 15_689
 
 
 def test_xception_parameter_counts():
