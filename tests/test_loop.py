@@ -283,3 +283,15 @@ print(record["hit"], hashlib.sha256(b"".join(sd[k].numpy().tobytes() for k in so
     assert out.returncode == 0, out.stderr[-2000:]
     hit, child_digest = out.stdout.split()[-2:]
     assert hit == "False" and child_digest == digest(here.state_dict())
+
+
+def test_dataset_tensors_stack_each_key():
+    from yangbook.deepfake.train import dataset_tensors
+    ds = FaceForgeryDataset("test", "blend", length=6, size=32)
+    x, y, methods = dataset_tensors(ds, ("image", "label", "method"))
+    assert x.shape == (6, 3, 32, 32) and y.tolist() == [ds[i]["label"] for i in range(6)]
+    assert list(methods) == [ds[i]["method"] for i in range(6)] and methods[0] == "real"
+    with pytest.raises(KeyError, match="no \\['colour'\\]"):
+        dataset_tensors(ds, ("image", "colour"))
+    with pytest.raises(ValueError, match="empty"):
+        dataset_tensors(TensorDataset(torch.zeros(0, 3)))

@@ -179,12 +179,11 @@ def _write_colab_notebooks(app: Sphinx) -> None:
         return
     import nbformat
 
-    from readerview import notebook_pages, write_ipynb
+    from readerview import notebook_pages
 
     src = Path(app.srcdir)
     changed = 0
-    for md in notebook_pages(src):
-        write_ipynb(md)                                   # the English twin, up to date
+    for md in notebook_pages(src):                      # readerview has just written the English twins
         docname = md.relative_to(src).with_suffix("").as_posix()
         notebook = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
         translate_notebook(notebook, _catalog_for(app, docname))
@@ -204,8 +203,8 @@ def _colab_link(app: Sphinx, pagename: str, templatename: str, context: dict, do
     if not _is_zh_html(app) or "header_buttons" not in context:
         return
     docs = app.config.html_theme_options.get("path_to_docs", "").strip("/")
-    english = f"/{docs}/{pagename}.ipynb" if docs else f"/{pagename}.ipynb"
-    chinese = f"/{docs}/{NOTEBOOK_DIR.as_posix()}/{pagename}.ipynb" if docs else f"/{NOTEBOOK_DIR.as_posix()}/{pagename}.ipynb"
+    root = f"/{docs}" if docs else ""
+    english, chinese = f"{root}/{pagename}.ipynb", f"{root}/{NOTEBOOK_DIR.as_posix()}/{pagename}.ipynb"
 
     def walk(buttons):
         for button in buttons:

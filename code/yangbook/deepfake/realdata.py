@@ -155,11 +155,20 @@ def template_landmarks(face_box, eyes=None) -> np.ndarray:
         dst = eyes[:, :2] + eyes[:, 2:] / 2
     else:
         dst = np.array([[x + 0.27 * w, y + 0.37 * h], [x + 0.73 * w, y + 0.37 * h]])
-    src = np.stack([T[36:42].mean(0), T[42:48].mean(0)])
+    A = _eye_similarity(_eye_centres(T), dst)
+    return (T @ A[:, :2].T + A[:, 2]).astype(np.float32)
+
+
+def _eye_centres(landmarks) -> np.ndarray:
+    """The centres of the two eyes of (68, 2) landmarks: (2, 2)."""
+    return np.stack([landmarks[36:42].mean(0), landmarks[42:48].mean(0)])
+
+
+def _eye_similarity(src, dst) -> np.ndarray:
+    """The (2, 3) similarity that takes the eye centres ``src`` to ``dst`` (each (2, 2))."""
     # with two points a similarity is exact: add a third, perpendicular to the eye line, on both sides
     perp = lambda p: p.mean(0) + (p[1] - p[0])[::-1] * [-1, 1]  # noqa: E731
-    A = similarity_from_landmarks(np.vstack([src, perp(src)]), np.vstack([dst, perp(dst)]))
-    return (T @ A[:, :2].T + A[:, 2]).astype(np.float32)
+    return similarity_from_landmarks(np.vstack([src, perp(src)]), np.vstack([dst, perp(dst)]))
 
 
 def crop_face(image, box, landmarks=None, size: int = 256, scale: float = 1.3):
@@ -184,11 +193,7 @@ def align_face(image, landmarks, size: int = 128):
     lm = np.asarray(landmarks, np.float64)
     if lm.shape != (68, 2):
         raise ValueError(f"align_face: landmarks must be (68, 2), got {lm.shape}")
-    T = _TEMPLATE[0] * (size / 256)
-    eyes = lambda p: np.stack([p[36:42].mean(0), p[42:48].mean(0)])  # noqa: E731
-    perp = lambda p: p.mean(0) + (p[1] - p[0])[::-1] * [-1, 1]       # noqa: E731
-    src, dst = eyes(lm), eyes(T)
-    A = similarity_from_landmarks(np.vstack([src, perp(src)]), np.vstack([dst, perp(dst)]))  # (2, 3)
+    A = _eye_similarity(_eye_centres(lm), _eye_centres(_TEMPLATE[0] * (size / 256)))  # (2, 3)
     image = np.asarray(image)
     scale = float(np.sqrt(abs(np.linalg.det(A[:, :2]))))
     if scale < 1:                     # shrinking: average the pixels first, as INTER_AREA does

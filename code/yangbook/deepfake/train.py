@@ -352,6 +352,28 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
 
 
 # --- book/deepfake/training.md ---
+def dataset_tensors(dataset, keys=("image", "label")) -> tuple:
+    """Every sample of ``dataset``, stacked per key: tensors for tensor values, a tensor for numbers,
+    a NumPy array for anything else (such as the ``method`` strings)."""
+    if len(dataset) == 0:
+        raise ValueError(f"dataset_tensors: {type(dataset).__name__} is empty")
+    items = [dataset[i] for i in range(len(dataset))]
+    missing = [k for k in keys if k not in items[0]]
+    if missing:
+        raise KeyError(f"dataset_tensors: samples of {type(dataset).__name__} have no {missing} "
+                       f"(they have {sorted(items[0])})")
+    out = []
+    for key in keys:
+        values = [item[key] for item in items]
+        if isinstance(values[0], torch.Tensor):
+            out.append(torch.stack(values))
+        elif isinstance(values[0], (int, float, np.integer, np.floating)):
+            out.append(torch.tensor(values))
+        else:
+            out.append(np.array(values))
+    return tuple(out)
+
+
 class ImageBatches:
     """Batches of preloaded images for ``train_detector`` and ``evaluate``: dicts with ``image`` and
     ``label``, reshuffled on every pass when ``shuffle`` (by its own generator, so a run is repeatable)."""
