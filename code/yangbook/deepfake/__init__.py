@@ -13,4 +13,5 @@
 # Page: book/deepfake/frequency.md
 # Page: book/deepfake/blink.md
 # Page: book/deepfake/lipsync.md
+# Page: book/deepfake/benchmark.md
 # Package deepfake: the modules inside it come from these pages.
