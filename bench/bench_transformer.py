@@ -7,6 +7,11 @@ backward). Runs alternate between the two so that drifting machine load hits bot
 times and two ratios ours / PyTorch (below 1 means ours is faster): of the medians, and of the fastest
 runs (load from other processes only ever adds time, so the minimum is the least noisy estimate).
 Everything runs twice: with one thread and with PyTorch's default number of threads.
+
+Then decoding: greedy decoding of 10, 50 and 100 tokens (EOS never stops it) with the key/value cache
+(``IncrementalDecoder``), without it (the decoder re-run over the whole prefix at every step), and with
+``nn.Transformer`` of the same configuration, which has no cache; and beam search (k = 4) with and
+without the cache. Prints milliseconds per decoded batch and the uncached / cached speed-up.
 Run alone with ``python bench/run.py transformer``.
 """
 from __future__ import annotations
@@ -21,7 +26,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "code"))
-from yangbook.transformer import MultiHeadAttention, PositionalEncoding, Transformer  # noqa: E402
+from yangbook.transformer import (MultiHeadAttention, PositionalEncoding, Transformer,  # noqa: E402
+                                  beam_search, greedy_decode)
 
 VOCAB, D, HEADS, LAYERS, D_FF = 1000, 256, 8, 3, 1024
 BATCH, SRC_LEN, TGT_LEN, PAD = 32, 40, 36, 0
@@ -92,6 +98,7 @@ def main() -> None:
 def _run(threads) -> None:
     torch.manual_seed(0)
     src, tgt = _batch()
+    _decoding(threads)
     print(f"\n{threads} thread(s); {REPEATS} runs per model ({MHA_REPEATS} for attention), alternating")
     print(f"Transformer: d_model {D}, {HEADS} heads, {LAYERS}+{LAYERS} layers, d_ff {D_FF}, vocab {VOCAB}, "
           f"batch {BATCH}x{SRC_LEN} -> {BATCH}x{TGT_LEN}")
@@ -125,6 +132,48 @@ def _run(threads) -> None:
         _row("MultiHeadAttention forward only", *_compare(lambda: ours_mha(x, x, x, allowed),
                                                           lambda: torch_mha(x, x, x, key_padding_mask=pad,
                                                                             need_weights=False), MHA_REPEATS))
+
+
+DECODE_BATCH, DECODE_LENGTHS, DECODE_REPEATS = 8, (10, 50, 100), 3
+
+
+@torch.no_grad()
+def _torch_greedy(model, src, n):
+    """Greedy decoding with ``nn.Transformer``: encode once, re-run the decoder over the prefix every step."""
+    src_pad = src == PAD
+    memory = model.core.encoder(model.pos(model.embed(src) * math.sqrt(D)), src_key_padding_mask=src_pad)
+    ys = torch.ones(src.size(0), 1, dtype=torch.long)
+    for _ in range(n):
+        t = ys.size(1)
+        causal = torch.ones(t, t, dtype=torch.bool).triu(1)
+        x = model.core.decoder(model.pos(model.embed(ys) * math.sqrt(D)), memory, tgt_mask=causal,
+                               memory_key_padding_mask=src_pad)
+        ys = torch.cat([ys, model.out(x[:, -1]).argmax(-1, keepdim=True)], dim=1)
+    return ys
+
+
+def _best(fn, repeats=DECODE_REPEATS):
+    fn()
+    return min(_time(fn) for _ in range(repeats))
+
+
+def _decoding(threads) -> None:
+    torch.manual_seed(0)
+    ours = Transformer(VOCAB, VOCAB, D, HEADS, LAYERS, D_FF, 0.1, pad_id=PAD).eval()
+    theirs = TorchSeq2Seq(0.1).eval()
+    theirs.core.encoder.use_nested_tensor = False   # its padded fast path is a prototype, and warns
+    src = _batch()[0][:DECODE_BATCH]
+    print(f"\ndecoding, {threads} thread(s): batch {DECODE_BATCH}, fastest of {DECODE_REPEATS} runs, ms per batch")
+    print(f"{'tokens':>6} {'cached':>9} {'uncached':>9} {'nn.Transformer':>15} {'speed-up':>9} "
+          f"{'beam cached':>12} {'beam uncached':>14} {'speed-up':>9}")
+    for n in DECODE_LENGTHS:
+        cached = _best(lambda: greedy_decode(ours, src, eos_id=-1, max_len=n, cache=True))
+        full = _best(lambda: greedy_decode(ours, src, eos_id=-1, max_len=n, cache=False))
+        torch_full = _best(lambda: _torch_greedy(theirs, src, n))
+        beam_c = _best(lambda: beam_search(ours, src, eos_id=-1, beam_size=4, max_len=n, cache=True))
+        beam_f = _best(lambda: beam_search(ours, src, eos_id=-1, beam_size=4, max_len=n, cache=False))
+        print(f"{n:6d} {cached * 1e3:9.1f} {full * 1e3:9.1f} {torch_full * 1e3:15.1f} {full / cached:8.1f}x "
+              f"{beam_c * 1e3:12.1f} {beam_f * 1e3:14.1f} {beam_f / beam_c:8.1f}x")
 
 
 if __name__ == "__main__":

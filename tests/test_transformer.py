@@ -400,6 +400,64 @@ def test_decoding_restores_the_models_mode(decode):
         assert all(m.training is training for m in model.modules())
 
 
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_the_cache_gives_the_logits_of_the_whole_decoder(norm_first):
+    """Reference: ``Transformer.decode`` on the whole prefix, whose last row a step must reproduce."""
+    torch.manual_seed(3)
+    model = T.Transformer(40, 40, d_model=32, num_heads=4, num_layers=3, d_ff=64, norm_first=norm_first).eval()
+    src = torch.randint(4, 40, (5, 9))
+    src[2, 6:], src[4, 3:] = 0, 0                       # padded sources
+    tgt = torch.randint(1, 40, (5, 8))
+    tgt[1, 3] = 0                                       # a padding token inside a prefix is masked as a key
+    mask = T.padding_mask(src, 0)
+    memory = model.encode(src, mask)
+    inc = T.IncrementalDecoder(model, memory, mask)
+    with torch.no_grad():
+        for t in range(tgt.size(1)):
+            want = model.decode(tgt[:, :t + 1], memory, mask)[:, -1]
+            assert torch.allclose(inc.step(tgt[:, t]), want, atol=ATOL)
+        inc.keep(torch.tensor([4, 0, 0]))               # rows picked, reordered and repeated
+        nxt = torch.tensor([7, 8, 9])
+        want = model.decode(torch.cat([tgt[[4, 0, 0]], nxt[:, None]], 1), memory[[4, 0, 0]], mask[[4, 0, 0]])[:, -1]
+        assert torch.allclose(inc.step(nxt), want, atol=ATOL)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_cached_decoding_returns_what_the_uncached_path_returns(norm_first):
+    torch.manual_seed(4)
+    model = T.Transformer(30, 30, d_model=32, num_heads=4, num_layers=2, d_ff=64, norm_first=norm_first).eval()
+    for p in model.parameters():                        # sharper distributions: fewer near-ties
+        p.data.mul_(3)
+    src = torch.randint(4, 30, (7, 8))
+    src[3, 5:] = 0
+    for decode, kwargs in ((T.greedy_decode, {}), (T.beam_search, {"beam_size": 4}), (T.beam_search, {"beam_size": 2})):
+        for max_len in (None, 15):
+            fast = decode(model, src, max_len=max_len, cache=True, **kwargs)
+            slow = decode(model, src, max_len=max_len, cache=False, **kwargs)
+            assert fast == slow, (decode.__name__, kwargs, max_len)
+
+
+def test_the_cache_refuses_what_it_cannot_decode():
+    class NotATransformer(nn.Module):
+        pad_id = 0
+
+        def encode(self, src, src_mask=None):
+            return torch.zeros(src.size(0), src.size(1), 4)
+
+        def decode(self, tgt, memory, src_mask=None):
+            return torch.zeros(tgt.size(0), tgt.size(1), 5)
+
+    src = torch.tensor([[5, 6, 2]])
+    assert T.greedy_decode(NotATransformer(), src, max_len=3) == [[0, 0, 0]]      # cache=None: the full decoder
+    with pytest.raises(TypeError, match="needs a Transformer"):
+        T.greedy_decode(NotATransformer(), src, max_len=3, cache=True)
+    model = _tiny()
+    memory = model.encode(src)
+    inc = T.IncrementalDecoder(model, memory, T.padding_mask(src))
+    with pytest.raises(ValueError, match=r"one token per row, \(1,\)"):
+        inc.step(torch.tensor([1, 2]))
+
+
 # --- data and training pieces --------------------------------------------------------------------
 
 def test_number_pairs_follow_num2words_and_cn2an():

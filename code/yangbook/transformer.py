@@ -552,6 +552,70 @@ def transformer_lr(step, d_model, warmup_steps=4000, factor=1.0):
 
 
 # --- book/transformer/training.md ---
+class IncrementalDecoder:
+    """The decoder of a ``Transformer``, one token at a time, with a cache of keys and values.
+
+    Args:
+        model: a ``Transformer`` (in evaluation mode: the cache is for decoding, not training).
+        memory: the encoder's output ``(N, S, d_model)``; src_mask: its padding mask ``(N, 1, 1, S)``.
+
+    ``step(tokens)`` takes the next token of every row, ``(N,)``, and returns the logits of the token
+    after it, ``(N, tgt_vocab)``: the last row of ``model.decode`` on the whole prefix. ``keep(index)``
+    keeps (and reorders, or repeats) the rows ``index`` of everything cached.
+    """
+
+    def __init__(self, model, memory, src_mask):
+        if not isinstance(model, Transformer):
+            raise TypeError(f"IncrementalDecoder: needs a Transformer, got {type(model).__name__}")
+        self.model, self.src_mask, self.length = model, src_mask, 0
+        self.self_kv = [None] * len(model.decoder)                  # per layer: (N, h, t, d_k) twice
+        self.cross_kv = [(layer.cross_attn._split(layer.cross_attn.w_k(memory)),
+                          layer.cross_attn._split(layer.cross_attn.w_v(memory))) for layer in model.decoder]
+        self.key_ok = None                                         # (N, 1, 1, t): False at padding tokens
+
+    @staticmethod
+    def _attend(attn, x, k, v, mask):
+        q = attn._split(attn.w_q(x))                               # (N, h, 1, d_k)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return attn.w_o(out.transpose(1, 2).reshape(x.size(0), 1, attn.d_model))
+
+    def step(self, tokens):
+        model, t = self.model, self.length
+        if tokens.dim() != 1 or tokens.size(0) != self.cross_kv[0][0].size(0):
+            raise ValueError(f"IncrementalDecoder.step: need one token per row, ({self.cross_kv[0][0].size(0)},), "
+                             f"got {tuple(tokens.shape)}")
+        if t >= model.pos.pe.size(0):
+            raise ValueError(f"IncrementalDecoder.step: position {t} is past the positional encoding's "
+                             f"{model.pos.pe.size(0)} positions")
+        ok = (tokens != model.pad_id)[:, None, None, None]
+        self.key_ok = ok if self.key_ok is None else torch.cat([self.key_ok, ok], dim=-1)
+        x = model.pos.dropout(model.tgt_embed(tokens[:, None]) * math.sqrt(model.d_model) + model.pos.pe[t])
+        for i, layer in enumerate(model.decoder):
+            attn = layer.self_attn
+            h = layer.norm1(x) if layer.norm_first else x
+            k, v = attn._split(attn.w_k(h)), attn._split(attn.w_v(h))   # (N, h, 1, d_k)
+            if self.self_kv[i] is not None:
+                k, v = torch.cat([self.self_kv[i][0], k], dim=2), torch.cat([self.self_kv[i][1], v], dim=2)
+            self.self_kv[i] = (k, v)
+            ck, cv = self.cross_kv[i]
+            if layer.norm_first:
+                x = x + self._attend(attn, h, k, v, self.key_ok)
+                x = x + self._attend(layer.cross_attn, layer.norm2(x), ck, cv, self.src_mask)
+                x = x + layer.ffn(layer.norm3(x))
+            else:
+                x = layer.norm1(x + self._attend(attn, x, k, v, self.key_ok))
+                x = layer.norm2(x + self._attend(layer.cross_attn, x, ck, cv, self.src_mask))
+                x = layer.norm3(x + layer.ffn(x))
+        self.length += 1
+        return model.generator(model.dec_norm(x))[:, 0]                # (N, tgt_vocab)
+
+    def keep(self, index):
+        self.src_mask, self.key_ok = self.src_mask[index], self.key_ok[index]
+        self.self_kv = [(k[index], v[index]) for k, v in self.self_kv]
+        self.cross_kv = [(k[index], v[index]) for k, v in self.cross_kv]
+
+
+# --- book/transformer/training.md ---
 def _strip(ids, eos_id):
     return ids[: ids.index(eos_id)] if eos_id in ids else ids
 
@@ -576,7 +640,7 @@ def length_penalty(length, alpha):
 
 
 @torch.no_grad()
-def greedy_decode(model, src, bos_id=BOS, eos_id=EOS, max_len=None):
+def greedy_decode(model, src, bos_id=BOS, eos_id=EOS, max_len=None, cache=None):
     """Most probable next token at every step.
 
     Args:
@@ -584,6 +648,9 @@ def greedy_decode(model, src, bos_id=BOS, eos_id=EOS, max_len=None):
             source token ids padded with ``model.pad_id``.
         max_len: most tokens to generate, EOS included; by default each sentence's input length + 50,
             as in the paper (see ``output_limits``).
+        cache: decode with an ``IncrementalDecoder`` (True), or re-run the decoder over the whole
+            prefix at every step (False); None: the cache for a ``Transformer``, the full decoder for
+            any other model with ``encode`` and ``decode``.
 
     Returns:
         A list of N token-id lists, without BOS and EOS.
@@ -596,8 +663,12 @@ def greedy_decode(model, src, bos_id=BOS, eos_id=EOS, max_len=None):
         memory = model.encode(src, src_mask)                             # (N, S, d_model)
         ys = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
         ids, out = torch.arange(src.size(0), device=src.device), [None] * src.size(0)
+        inc = IncrementalDecoder(model, memory, src_mask) if _use_cache(model, cache) else None
         for step in range(int(limit.max())):
-            nxt = model.decode(ys, memory, src_mask)[:, -1].argmax(-1)   # (n_active,)
+            if inc is not None:
+                nxt = inc.step(ys[:, -1]).argmax(-1)                     # (n_active,)
+            else:
+                nxt = model.decode(ys, memory, src_mask)[:, -1].argmax(-1)
             ys = torch.cat([ys, nxt[:, None]], dim=1)
             stop = (nxt == eos_id) | (step + 1 >= limit)
             for j in stop.nonzero().flatten().tolist():
@@ -606,9 +677,19 @@ def greedy_decode(model, src, bos_id=BOS, eos_id=EOS, max_len=None):
             if not keep.any():
                 break
             ids, ys, memory, src_mask, limit = ids[keep], ys[keep], memory[keep], src_mask[keep], limit[keep]
+            if inc is not None:
+                inc.keep(keep)
     finally:
         model.train(was_training)
     return out
+
+
+def _use_cache(model, cache):
+    if cache is None:
+        return isinstance(model, Transformer)
+    if cache and not isinstance(model, Transformer):
+        raise TypeError(f"decoding with cache=True needs a Transformer, got {type(model).__name__}")
+    return bool(cache)
 
 
 def _gather_rows(x, index):
@@ -617,7 +698,7 @@ def _gather_rows(x, index):
 
 
 @torch.no_grad()
-def beam_search(model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_len=None):
+def beam_search(model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_len=None, cache=None):
     """Beam search with the length penalty lp(Y) = ((5 + |Y|) / 6)^alpha of Wu et al. (2016), stopped
     the way the authors' tensor2tensor stops it.
 
@@ -637,6 +718,7 @@ def beam_search(model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_
         alpha: the length penalty's exponent, >= 0 (0: plain log-probability).
         max_len: most tokens to generate, EOS included; by default each sentence's input length + 50,
             as in the paper (see ``output_limits``).
+        cache: as for ``greedy_decode``.
 
     Returns:
         A list of N token-id lists, without BOS and EOS: the best finished hypothesis of each sentence.
@@ -646,16 +728,17 @@ def beam_search(model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_
     if alpha < 0:
         raise ValueError(f"beam_search: alpha must be >= 0 (the stopping bound needs lp to grow), got {alpha}")
     if beam_size == 1:
-        return greedy_decode(model, src, bos_id, eos_id, max_len)
+        return greedy_decode(model, src, bos_id, eos_id, max_len, cache)
+    use_cache = _use_cache(model, cache)
     was_training = model.training
     model.eval()
     try:
-        return _beam_search(model, src, bos_id, eos_id, beam_size, alpha, max_len)
+        return _beam_search(model, src, bos_id, eos_id, beam_size, alpha, max_len, use_cache)
     finally:
         model.train(was_training)
 
 
-def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len):
+def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len, use_cache=False):
     n, device, inf = src.size(0), src.device, float("inf")
     limit = output_limits(src, model.pad_id, max_len)                    # (n,)
     best_possible = length_penalty(limit.double(), alpha)                # lp at the limit, (n,)
@@ -667,9 +750,13 @@ def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len):
     fin = torch.full((n, k, 1), eos_id, dtype=torch.long, device=device)
     fin_score = torch.full((n, k), -inf, dtype=torch.float64, device=device)
     ids, out = torch.arange(n, device=device), [None] * n
+    inc = IncrementalDecoder(model, memory, src_mask) if use_cache else None
     for step in range(int(limit.max())):
         m, length = ids.numel(), step + 1                    # active sentences; tokens incl. this one
-        logits = model.decode(alive.view(m * k, -1), memory, src_mask)[:, -1]       # (m*k, V)
+        if inc is not None:
+            logits = inc.step(alive[..., -1].reshape(m * k))                            # (m*k, V)
+        else:
+            logits = model.decode(alive.view(m * k, -1), memory, src_mask)[:, -1]
         logp = torch.log_softmax(logits.double(), dim=-1)
         vocab = logp.size(-1)
         cand = (alive_logp.view(m * k, 1) + logp).view(m, k * vocab)                # (m, k*V)
@@ -680,6 +767,9 @@ def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len):
         # alive: the k most probable extensions that did not end
         alive_logp, pick = top_logp.masked_fill(ended, -inf).topk(k, dim=-1)       # (m, k)
         alive = _gather_rows(seqs, pick)
+        if inc is not None:                                   # each alive hypothesis's parent row
+            parent = (index // vocab).gather(1, pick)                                # (m, k)
+            inc.keep((parent + k * torch.arange(m, device=device)[:, None]).flatten())
         # finished: the k best, by penalised score, of the old finished and the new ones
         new_score = (top_logp / length_penalty(length, alpha)).masked_fill(~ended, -inf)
         fin = torch.cat([fin, torch.full_like(fin[..., :1], eos_id)], dim=-1)      # pad to t+1
@@ -699,4 +789,6 @@ def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len):
         ids, limit, best_possible = ids[keep], limit[keep], best_possible[keep]
         alive, alive_logp, fin, fin_score = alive[keep], alive_logp[keep], fin[keep], fin_score[keep]
         memory, src_mask = memory[rows], src_mask[rows]
+        if inc is not None:
+            inc.keep(rows)
     return out
