@@ -150,7 +150,6 @@ def ear(landmarks) -> np.ndarray:
 
 # --- book/deepfake/blink.md ---
 import numpy as np
-from sklearn.svm import LinearSVC
 
 from yangbook.deepfake.clips import closed_runs   # runs of closed frames, from the clips chapter
 
@@ -186,6 +185,8 @@ class EARSVM:
     The two classes are weighted by their frequency, since blink frames are rare."""
 
     def __init__(self, half: int = 6, C: float = 1.0):
+        from sklearn.svm import LinearSVC   # here, not at the top: scikit-learn takes a second to import
+
         self.half = half
         self.svm = LinearSVC(C=C, class_weight="balanced")
 

@@ -13,7 +13,6 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import resample_poly
 
 SAMPLE_RATE = 16_000  # Hz, the rate of every audio track of the book
 FEATURE_RATE = 100    # audio feature frames per second (a 10 ms hop): four per video frame at 25 fps
@@ -166,6 +165,8 @@ def synthesize(text: str, voice: Voice = Voice()) -> Utterance:
     samples, rate, events = _speak(text, voice.name, voice.rate, voice.pitch)
     if len(samples) == 0:
         raise RuntimeError(f"synthesize: eSpeak NG returned no audio for {text!r}")
+    from scipy.signal import resample_poly   # here, not at the top: scipy.signal takes a second to import
+
     g = math.gcd(SAMPLE_RATE, rate)
     audio = resample_poly(samples.astype(np.float32) / 32768.0, SAMPLE_RATE // g, rate // g).astype(np.float32)
     phonemes = tuple((s / rate, name) for s, name in events)
