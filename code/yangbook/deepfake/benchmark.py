@@ -13,6 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from yangbook.deepfake.clips import eye_aspect_ratio, natural_blink_rate
 from yangbook.deepfake.datasets import FaceClipDataset, FaceForgeryDataset
+from yangbook.deepfake.forgeries import auc
 from yangbook.deepfake.frequency import F3Net, recalibrate_batch_norm
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
@@ -92,8 +93,7 @@ def method_aucs(detector: Detector, x, y, methods) -> dict:
     for m in METHODS:
         fake = methods == m
         if fake.any():
-            out[m] = float(roc_auc_score(np.r_[np.zeros(real.sum()), np.ones(fake.sum())],
-                                         np.r_[scores[real], scores[fake]]))
+            out[m] = auc(scores[real], scores[fake])
     return out
 
 
