@@ -19,6 +19,7 @@ from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
 from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, run_key, store_dir,
                                      train_detector, trained)
+from yangbook.deepfake.xception import count_macs
 from yangbook.utils import count_parameters, set_seed
 
 METHODS = ("self_blend", "swap", "nearest", "zero")          # the four image forgeries of the data chapter
@@ -151,7 +152,7 @@ def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
     size, seeds, levels = p["size"], p["seeds"], p["levels"]
     say = print if verbose else (lambda *a, **k: None)
     tests = {level: image_set("test", "all", level, p["test_images"], size) for level in levels}
-    r = {"protocol": p, "params": {}, "train_seconds": {}, "images_per_second": {}, "auc": {}, "matrix": {},
+    r = {"protocol": p, "params": {}, "macs": {}, "train_seconds": {}, "images_per_second": {}, "auc": {}, "matrix": {},
          "video": {}, "recurrent": {}, "ear": {}}
     main = {}   # (name, seed) -> the detector trained on all four forgeries at c23
     for level in levels:
@@ -160,6 +161,7 @@ def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
             for seed in seeds:
                 detector, record = train_image_detector(name, "all", level, seed, p, data)
                 r["params"][name] = count_parameters(detector.model)
+                r["macs"][name] = count_macs(detector.model.eval(), tests[levels[0]][0][:1])
                 if level == levels[0]:
                     main[name, seed] = detector
                     r["train_seconds"].setdefault(name, []).append(record["train_seconds"])
