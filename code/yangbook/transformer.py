@@ -552,6 +552,23 @@ def transformer_lr(step, d_model, warmup_steps=4000, factor=1.0):
 
 
 # --- book/transformer/training.md ---
+@torch.no_grad()
+def validation_point(model, pairs):
+    """Teacher-forced cross-entropy per token (no smoothing) and token accuracy, on non-padding positions."""
+    was_training = model.training
+    model.eval()
+    loss = right = total = 0
+    for src, tgt in length_batches(pairs, 4000, shuffle=False):
+        logits = model(src, tgt[:, :-1])
+        keep = tgt[:, 1:] != PAD
+        loss += F.cross_entropy(logits[keep], tgt[:, 1:][keep], reduction="sum").item()
+        right += (logits.argmax(-1) == tgt[:, 1:])[keep].sum().item()
+        total += keep.sum().item()
+    model.train(was_training)
+    return loss / total, right / total
+
+
+# --- book/transformer/training.md ---
 class IncrementalDecoder:
     """The decoder of a ``Transformer``, one token at a time, with a cache of keys and values.
 
@@ -792,3 +809,15 @@ def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len, use_cache=False)
         if inc is not None:
             inc.keep(rows)
     return out
+
+
+# --- book/transformer/training.md ---
+def score(hyps, numbers):
+    """Exact match, BLEU (sacrebleu's Chinese tokenizer) and chrF of output strings against the numbers' Chinese."""
+    import sacrebleu
+
+    refs = [number_pair(n)[1] for n in numbers]
+    exact = sum(h == r for h, r in zip(hyps, refs)) / len(refs)
+    bleu = sacrebleu.corpus_bleu(hyps, [refs], tokenize="zh").score
+    chrf = sacrebleu.corpus_chrf(hyps, [refs]).score
+    return exact, bleu, chrf

@@ -9,14 +9,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-import sacrebleu
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from yangbook.transformer import (PAD, MultiHeadAttention, Transformer, Vocab, encode_pairs, greedy_decode,
                                   label_smoothed_loss, length_batches, make_number_splits, number_pair,
-                                  pad_batch, tokenize_en, tokenize_zh, transformer_lr)
+                                  pad_batch, score, tokenize_en, tokenize_zh, transformer_lr,
+                                  validation_point)
 from yangbook.utils import set_seed
 
 BASE = {"d_model": 32, "heads": 4, "d_k": None, "scaled": True, "layers": 1, "d_ff": 128, "dropout": 0.1,
@@ -95,27 +95,11 @@ def learning_rate(step: int, cfg: dict) -> float:
     return transformer_lr(max(step, BASE["warmup"]), cfg["d_model"], BASE["warmup"], cfg["factor"])
 
 
-@torch.no_grad()
-def teacher_forced(model, pairs):
-    """Cross-entropy per target token (no smoothing) and token accuracy, teacher-forced, in eval mode."""
-    model.eval()
-    loss = right = total = 0
-    for src, tgt in length_batches(pairs, 4000, shuffle=False):
-        logits = model(src, tgt[:, :-1])
-        keep = tgt[:, 1:] != PAD
-        loss += F.cross_entropy(logits[keep], tgt[:, 1:][keep], reduction="sum").item()
-        right += (logits.argmax(-1) == tgt[:, 1:])[keep].sum().item()
-        total += keep.sum().item()
-    return loss / total, right / total
-
-
 def decode_scores(model, pairs, numbers, vocab):
-    """Greedy decoding's exact match and BLEU (sacrebleu, its Chinese tokenizer) on ``pairs``."""
+    """Greedy decoding's exact match and BLEU on ``pairs`` (the previous page's ``score``)."""
     model.eval()
     hyps = ["".join(vocab.decode(ids)) for ids in greedy_decode(model, pad_batch([s for s, _ in pairs]))]
-    refs = [number_pair(n)[1] for n in numbers]
-    exact = sum(h == r for h, r in zip(hyps, refs)) / len(refs)
-    return exact, sacrebleu.corpus_bleu(hyps, [refs], tokenize="zh").score
+    return score(hyps, numbers)[:2]
 
 
 def average_checkpoints(states: list[dict]) -> dict:
@@ -160,11 +144,11 @@ def _run(cfg: dict, seed: int) -> dict:
                 break
         epoch += 1
     out = {"loss": losses, "train_seconds": time.perf_counter() - start}
-    out["ce"], out["acc"] = teacher_forced(model, data["valid"])
+    out["ce"], out["acc"] = validation_point(model, data["valid"])
     if cfg["decode"]:
         out["exact"], out["bleu"] = decode_scores(model, data["valid"], splits["valid"], vocab)
         model.load_state_dict(average_checkpoints(states))
-        out["avg_ce"], out["avg_acc"] = teacher_forced(model, data["valid"])
+        out["avg_ce"], out["avg_acc"] = validation_point(model, data["valid"])
         out["avg_exact"], out["avg_bleu"] = decode_scores(model, data["valid"], splits["valid"], vocab)
     return out
 

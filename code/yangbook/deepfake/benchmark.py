@@ -160,8 +160,9 @@ def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
         for name in IMAGE_DETECTORS:
             for seed in seeds:
                 detector, record = train_image_detector(name, "all", level, seed, p, data)
-                r["params"][name] = count_parameters(detector.model)
-                r["macs"][name] = count_macs(detector.model.eval(), tests[levels[0]][0][:1])
+                if name not in r["params"]:     # counts: the same for every seed and level
+                    r["params"][name] = count_parameters(detector.model)
+                    r["macs"][name] = count_macs(detector.model.eval(), tests[levels[0]][0][:1])
                 if level == levels[0]:
                     main[name, seed] = detector
                     r["train_seconds"].setdefault(name, []).append(record["train_seconds"])
