@@ -494,6 +494,13 @@ def encode_pairs(numbers, vocab):
     return pairs
 
 
+def number_task(seed=0):
+    """The page's task: the number splits, the vocabulary of the training pairs, every split encoded."""
+    splits = make_number_splits(seed=seed)
+    vocab = Vocab(tokenize_en(en) + tokenize_zh(zh) for en, zh in map(number_pair, splits["train"]))
+    return splits, vocab, {name: encode_pairs(numbers, vocab) for name, numbers in splits.items()}
+
+
 def pad_batch(seqs, pad_id=PAD):
     """List of id lists -> ``(N, longest)`` LongTensor, padded on the right."""
     width = max(len(s) for s in seqs)

@@ -13,10 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from yangbook.transformer import (PAD, MultiHeadAttention, Transformer, Vocab, encode_pairs, greedy_decode,
-                                  label_smoothed_loss, length_batches, make_number_splits, number_pair,
-                                  pad_batch, score, tokenize_en, tokenize_zh, transformer_lr,
-                                  validation_point)
+from yangbook.transformer import (PAD, MultiHeadAttention, Transformer, greedy_decode, label_smoothed_loss,
+                                  length_batches, number_task, pad_batch, score, transformer_lr, validation_point)
 from yangbook.utils import set_seed
 
 BASE = {"d_model": 32, "heads": 4, "d_k": None, "scaled": True, "layers": 1, "d_ff": 128, "dropout": 0.1,
@@ -53,11 +51,9 @@ class VariantAttention(MultiHeadAttention):
 
 
 @functools.lru_cache(maxsize=1)
-def number_task():
-    """The previous page's splits, vocabulary and encoded pairs (the same seed, so the same numbers)."""
-    splits = make_number_splits(seed=0)
-    vocab = Vocab(tokenize_en(en) + tokenize_zh(zh) for en, zh in map(number_pair, splits["train"]))
-    return splits, vocab, {name: encode_pairs(numbers, vocab) for name, numbers in splits.items()}
+def cached_task():
+    """The training page's ``number_task``, built once per process (every run of a worker reads it)."""
+    return number_task(seed=0)
 
 
 def check_config(config: dict) -> dict:
@@ -122,7 +118,7 @@ def run(config: dict, seed: int) -> dict:
 
 
 def _run(cfg: dict, seed: int) -> dict:
-    splits, vocab, data = number_task()
+    splits, vocab, data = cached_task()
     set_seed(seed)
     model = build(cfg, len(vocab))
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
