@@ -17,8 +17,8 @@ from yangbook.deepfake.forgeries import auc
 from yangbook.deepfake.frequency import F3Net, recalibrate_batch_norm
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
-from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, run_key, store_dir,
-                                     train_detector, trained)
+from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, run_in_workers, run_key,
+                                     store_dir, train_detector, trained)
 from yangbook.deepfake.xception import count_macs
 from yangbook.utils import count_parameters, set_seed
 
@@ -70,7 +70,11 @@ def image_set(split: str, method: str, level: str, n: int, size: int):
 
 
 def train_image_detector(name: str, method: str, level: str, seed: int, protocol: dict, data=None):
-    """One image detector trained on one forgery (or "all") at one level, through the store."""
+    """One image detector trained on one forgery (or "all") at one level, through the store.
+
+    The run trains on one thread wherever it is called, so that its weights, and its name in the
+    store (which includes the thread count), are the same in a worker process and in the caller's.
+    """
     p = protocol
     config = {"benchmark": "image", "model": name, "size": p["size"], "method": method, "level": level,
               "train_images": p["train_images"], "epochs": p["epochs"], "batch_size": p["batch_size"],
@@ -78,12 +82,23 @@ def train_image_detector(name: str, method: str, level: str, seed: int, protocol
 
     def fit(detector):
         x, y, _ = data() if callable(data) else data
+        detector.to(memory_format=torch.channels_last)    # faster convolutions on one CPU thread
         history = train_detector(detector, ImageBatches(x, y, p["batch_size"], shuffle=True, seed=seed), None,
                                  epochs=p["epochs"], lr=p["lr"], verbose=False)
         recalibrate_batch_norm(detector, ImageBatches(x, y, 64, shuffle=True, seed=seed))
         return history
 
-    return trained(config, lambda: Detector(IMAGE_DETECTORS[name](p["size"])), fit)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return trained(config, lambda: Detector(IMAGE_DETECTORS[name](p["size"])), fit)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def store_image_detector(*job) -> None:
+    """``train_image_detector(*job)`` for a worker process: the run lands in the store, nothing returns."""
+    train_image_detector(*job)
 
 
 def method_aucs(detector: Detector, x, y, methods) -> dict:
@@ -131,11 +146,6 @@ def _clip_batches(items, batch: int = 8):
         yield {"video": torch.stack([c["video"] for c in chunk]), "label": torch.tensor([c["label"] for c in chunk])}
 
 
-def _lazy(make):
-    cache = []
-    return lambda: cache[0] if cache else cache.append(make()) or cache[0]
-
-
 # --- book/deepfake/benchmark.md ---
 def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
     """Every detector on the benchmark's protocol; returns plain-JSON results, kept in the store.
@@ -155,8 +165,15 @@ def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
     r = {"protocol": p, "params": {}, "macs": {}, "train_seconds": {}, "images_per_second": {}, "auc": {}, "matrix": {},
          "video": {}, "recurrent": {}, "ear": {}}
     main = {}   # (name, seed) -> the detector trained on all four forgeries at c23
+    sets = {(method, level): image_set("train", method, level, p["train_images"], size)
+            for method, level in [("all", level) for level in levels] + [(m, levels[0]) for m in METHODS]}
+    order = sorted(IMAGE_DETECTORS, key=lambda n: n != "F3-Net")     # the longest runs first
+    jobs = [(name, "all", level, seed, p, sets["all", level]) for name in order for level in levels for seed in seeds]
+    jobs += [(name, method, levels[0], seed, p, sets[method, levels[0]]) for name in p["matrix"]
+             for method in METHODS for seed in seeds]
+    run_in_workers(store_image_detector, jobs)     # two at a time; the loops below read them from the store
     for level in levels:
-        data = _lazy(lambda level=level: image_set("train", "all", level, p["train_images"], size))
+        data = sets["all", level]
         for name in IMAGE_DETECTORS:
             for seed in seeds:
                 detector, record = train_image_detector(name, "all", level, seed, p, data)
@@ -176,7 +193,7 @@ def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
                 f"test {t} AUC {np.mean([a['all'] for a in r['auc'][f'{name}|{level}|{t}']]):.3f}" for t in levels))
     x, y, m = tests[levels[0]]
     for method in METHODS:          # the cross-manipulation matrix: one forgery in training, each in the test
-        data = _lazy(lambda method=method: image_set("train", method, levels[0], p["train_images"], size))
+        data = sets[method, levels[0]]
         for name in p["matrix"]:
             for seed in seeds:
                 detector, _ = train_image_detector(name, method, levels[0], seed, p, data)

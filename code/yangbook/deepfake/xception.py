@@ -157,3 +157,40 @@ class Xception(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x).mean(dim=(2, 3))   # (N, 2048), global average pooling
         return self.fc(f)                       # (N, num_classes)
+
+
+# --- book/deepfake/xception.md ---
+import torch
+
+from yangbook.deepfake.mesonet import Meso4
+from yangbook.deepfake.train import Detector, ImageBatches, train_detector, trained
+
+COMPARED = {   # name: (configuration, network for a given input side, loss, epochs)
+    "Meso-4": ({"model": "Meso4", "bn_momentum": 0.1}, lambda size: Meso4(input_size=size, bn_momentum=0.1),
+               "mse", 6),
+    "Xception (reduced)": ({"model": "Xception", "width": 0.125, "middle_blocks": 2},
+                           lambda size: Xception(2, width=0.125, middle_blocks=2, input_size=size), "bce", 4),
+}
+
+
+def train_compared(name: str, seed: int, data: tuple):
+    """One run of the chapter's comparison, through the store and on one thread: ``name`` of
+    ``COMPARED`` trained from ``seed`` with Adam at 1e-3 in batches of 32, keeping its best validation
+    epoch. ``data`` is ``(train_x, train_y, val_x, val_y, size, description)``, the description a
+    plain-JSON account of the data for the store; returns ``(detector, record)`` as ``trained`` does."""
+    train_x, train_y, val_x, val_y, size, description = data
+    model_config, network, loss, epochs = COMPARED[name]
+    config = {**model_config, "input_size": size, "data": description, "loss": loss, "epochs": epochs,
+              "lr": 1e-3, "seed": seed}
+
+    def fit(detector):
+        return train_detector(detector.to(memory_format=torch.channels_last),
+                              ImageBatches(train_x, train_y, 32, shuffle=True, seed=seed),
+                              ImageBatches(val_x, val_y, 100), epochs=epochs, lr=1e-3, loss=loss, verbose=False)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return trained(config, lambda: Detector(network(size)), fit)
+    finally:
+        torch.set_num_threads(threads)
