@@ -17,8 +17,8 @@ from yangbook.deepfake.forgeries import auc
 from yangbook.deepfake.frequency import F3Net, recalibrate_batch_norm
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
-from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, run_in_workers, run_key,
-                                     store_dir, train_detector, trained)
+from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, one_thread, run_in_workers,
+                                     run_key, store_dir, train_detector, trained)
 from yangbook.deepfake.xception import count_macs
 from yangbook.utils import count_parameters, set_seed
 
@@ -81,19 +81,15 @@ def train_image_detector(name: str, method: str, level: str, seed: int, protocol
               "lr": p["lr"], "loss": "bce", "seed": seed}
 
     def fit(detector):
-        x, y, _ = data() if callable(data) else data
+        x, y, _ = data
         detector.to(memory_format=torch.channels_last)    # faster convolutions on one CPU thread
         history = train_detector(detector, ImageBatches(x, y, p["batch_size"], shuffle=True, seed=seed), None,
                                  epochs=p["epochs"], lr=p["lr"], verbose=False)
         recalibrate_batch_norm(detector, ImageBatches(x, y, 64, shuffle=True, seed=seed))
         return history
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return trained(config, lambda: Detector(IMAGE_DETECTORS[name](p["size"])), fit)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def store_image_detector(*job) -> None:

@@ -522,12 +522,25 @@ def trained(config: dict, build, train, seed: int | None = None):
 
 # --- book/deepfake/training.md ---
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing import get_context
 
 
-def _on_one_thread(fn, job: tuple):
+@contextmanager
+def one_thread():
+    """Run the block on one thread, the thread count restored after it (a run inside is then the same
+    in a worker process and in the caller's, weights and name in the store alike)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    return fn(*job)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _on_one_thread(fn, job: tuple):
+    with one_thread():
+        return fn(*job)
 
 
 def run_in_workers(fn, jobs: list[tuple], workers: int = 2) -> list:

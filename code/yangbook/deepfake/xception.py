@@ -163,7 +163,7 @@ class Xception(nn.Module):
 import torch
 
 from yangbook.deepfake.mesonet import Meso4
-from yangbook.deepfake.train import Detector, ImageBatches, train_detector, trained
+from yangbook.deepfake.train import Detector, ImageBatches, one_thread, train_detector, trained
 
 COMPARED = {   # name: (configuration, network for a given input side, loss, epochs)
     "Meso-4": ({"model": "Meso4", "bn_momentum": 0.1}, lambda size: Meso4(input_size=size, bn_momentum=0.1),
@@ -188,9 +188,5 @@ def train_compared(name: str, seed: int, data: tuple):
                               ImageBatches(train_x, train_y, 32, shuffle=True, seed=seed),
                               ImageBatches(val_x, val_y, 100), epochs=epochs, lr=1e-3, loss=loss, verbose=False)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return trained(config, lambda: Detector(network(size)), fit)
-    finally:
-        torch.set_num_threads(threads)
