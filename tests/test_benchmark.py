@@ -57,6 +57,8 @@ def test_method_aucs_score_each_forgery_against_all_the_real_faces():
     ({"epochs": 0}, "'epochs' must be a positive integer"),
     ({"test_images": 20}, "multiple of 8"),
     ({"matrix": ["Meso-5"]}, "unknown detectors ['Meso-5']"),
+    ({"clip_train_levels": ["c30"]}, "'clip_train_levels' must be some of the levels"),
+    ({"blink_train_clips": 0}, "'blink_train_clips' must be a positive integer"),
 ])
 def test_bad_protocols_are_refused_with_the_entry_named(change, message):
     with pytest.raises(ValueError) as err:
@@ -69,12 +71,12 @@ def test_bad_protocols_are_refused_with_the_entry_named(change, message):
 def test_a_tiny_benchmark_reads_back_what_it_measured(tmp_path, monkeypatch):
     monkeypatch.setenv("YANGBOOK_STORE", str(tmp_path))
     tiny = {**PROTOCOL, "train_images": 16, "test_images": 16, "epochs": 1, "train_clips": 4, "test_clips": 4,
-            "blink_clips": 4}
+            "blink_clips": 4, "blink_train_clips": 4, "lipsync_train_clips": 2, "lipsync_test_clips": 4}
     first = run_benchmark(tiny, verbose=False)
     assert not first["hit"]
     stored = sorted(p.name for p in tmp_path.iterdir())
-    # 4 detectors x 3 seeds x 2 levels, Xception x 4 forgeries x 3 seeds, and the results
-    assert len([n for n in stored if n.endswith(".pt")]) == 24 + 12
+    # 4 detectors x 3 seeds x 2 levels, Xception x 4 forgeries x 3 seeds, LRCN and SyncNet x 3 seeds, and the results
+    assert len([n for n in stored if n.endswith(".pt")]) == 24 + 12 + 3 + 3
     assert len([n for n in stored if n.startswith("benchmark-")]) == 1
     again = run_benchmark(tiny, verbose=False)
     assert again["hit"]
@@ -87,5 +89,29 @@ def test_a_tiny_benchmark_reads_back_what_it_measured(tmp_path, monkeypatch):
                 assert len(runs) == 3 and all(0 <= r[m] <= 1 for r in runs for m in r)
         assert len(first["video"][name]) == 3 and first["params"][name] > 0
     assert set(first["recurrent"]) == {"frame average", "LSTM"} and len(first["ear"]["blink"]) == 3
+    for kind, keys in (("lrcn", ("frame", "video")), ("syncnet", ("video",))):
+        runs = first[kind]["c23"]
+        assert runs["params"] > 0 and len(runs["train_seconds"]) == 3
+        for key in keys:
+            for test in ("c23", "c40"):
+                values = runs[key][f"c23|{test}"]
+                assert len(values) == 3
+                flat = [v for r in values for v in (r.values() if isinstance(r, dict) else [r])]
+                assert all(0 <= v <= 1 for v in flat), (kind, key, test, values)
+    # the runs read from the store give the same numbers as the runs that trained: with the results
+    # file gone, every run is a hit, and only the timings of this call differ
+    for path in tmp_path.glob("benchmark-*.json"):
+        path.unlink()
+    reread = run_benchmark(tiny, verbose=False)
+    assert not reread["hit"] and len(list(tmp_path.glob("*.pt"))) == 42
+
+    def numbers(r):
+        r = json.loads(json.dumps(r))
+        for key in ("hit", "seconds", "images_per_second"):
+            r.pop(key)
+        for kind in ("lrcn", "syncnet"):
+            r[kind]["c23"].pop("frames_per_second")
+        return r
+    assert numbers(reread) == numbers(first)
     # a changed protocol is another key: measured again, not read
     assert not run_benchmark({**tiny, "lr": 1e-3}, verbose=False)["hit"]

@@ -148,3 +148,32 @@ def test_blink_clips_carry_the_true_eye_state():
         closed_ears += list(e[o < 0.2])
         open_ears += list(e[o > 0.99])
     assert closed_ears and max(closed_ears) < min(open_ears)
+
+
+def test_fit_lrcn_learns_dark_closed_eyes_and_its_threshold_separates_them():
+    """Crops that are dark exactly where the eye is closed: the training loop and the F1 threshold
+    must separate the frames (reference: the labels themselves)."""
+    from sklearn.metrics import roc_auc_score
+    g = torch.Generator().manual_seed(0)
+    closed = torch.zeros(6, 40, dtype=torch.long)
+    for i in range(6):
+        start = 5 + 5 * i
+        closed[i, start:start + 3] = 1
+    crops = 0.7 + 0.05 * torch.randn(6, 40, 3, 32, 32, generator=g)
+    crops[closed.bool()] -= 0.5
+    torch.manual_seed(0)
+    model = BK.LRCN(width=1 / 16, input_size=32, fc6=16, hidden=8)
+    history = BK.fit_lrcn(model, crops.clamp(0, 1), closed, epochs=8, lr=3e-3, batch_size=8, window=10, seed=0)
+    assert len(history) == 8 and history[-1]["train_loss"] < history[0]["train_loss"]
+    p = model.p_closed(crops.clamp(0, 1)).numpy()
+    assert roc_auc_score(closed.numpy().ravel(), p.ravel()) > 0.95
+    threshold = BK.closed_threshold(model, crops.clamp(0, 1), closed)
+    assert ((p > threshold) == closed.numpy().astype(bool)).mean() > 0.95
+
+
+def test_fit_lrcn_names_the_shapes_at_fault():
+    model = BK.LRCN(width=1 / 16, input_size=32, fc6=16, hidden=8)
+    with pytest.raises(ValueError, match=r"crops \(N, T, 3, S, S\) and closed \(N, T\), got \(2, 40, 3, 32, 32\) and \(2, 39\)"):
+        BK.fit_lrcn(model, torch.zeros(2, 40, 3, 32, 32), torch.zeros(2, 39), epochs=1, lr=1e-3, batch_size=4)
+    with pytest.raises(ValueError, match="both open and closed frames"):
+        BK.fit_lrcn(model, torch.zeros(2, 40, 3, 32, 32), torch.zeros(2, 40), epochs=1, lr=1e-3, batch_size=4)

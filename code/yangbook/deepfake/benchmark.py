@@ -11,10 +11,12 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from yangbook.deepfake.blink import LRCN, closed_threshold, fit_lrcn
 from yangbook.deepfake.clips import eye_aspect_ratio, natural_blink_rate
 from yangbook.deepfake.datasets import FaceClipDataset, FaceForgeryDataset
-from yangbook.deepfake.forgeries import auc
+from yangbook.deepfake.forgeries import auc, jpeg
 from yangbook.deepfake.frequency import F3Net, recalibrate_batch_norm
+from yangbook.deepfake.lipsync import SyncNet, clip_embeddings, clip_windows, distance_curve, fit_syncnet
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
 from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, one_thread, run_in_workers,
@@ -31,7 +33,10 @@ PROTOCOL = {
     "seeds": [0, 1, 2],
     "levels": ["c23", "c40"],
     "train_clips": 48, "test_clips": 32,          # flicker clips of 16 frames (video level)
-    "blink_clips": 32,                            # blink clips of 100 frames (the EAR rule)
+    "blink_clips": 32,                            # test blink clips of 100 frames (the EAR rule and the LRCN)
+    "blink_train_clips": 48,                      # training blink clips (the LRCN: 240 windows of 20 frames)
+    "lipsync_train_clips": 32, "lipsync_test_clips": 32,   # talking clips of 50 frames (SyncNet)
+    "clip_train_levels": ["c23"],                 # the levels the LRCN and SyncNet are trained at
     "matrix": ["Xception"],                      # detectors trained on each forgery alone
 }
 IMAGE_DETECTORS = {   # name: builder of the network for a given input side
@@ -47,7 +52,8 @@ def check_protocol(protocol: dict) -> dict:
     missing = sorted(set(PROTOCOL) - set(protocol))
     if missing:
         raise KeyError(f"benchmark protocol: missing entries {missing}")
-    for key in ("size", "train_images", "test_images", "epochs", "batch_size", "train_clips", "test_clips", "blink_clips"):
+    for key in ("size", "train_images", "test_images", "epochs", "batch_size", "train_clips", "test_clips", "blink_clips",
+                "blink_train_clips", "lipsync_train_clips", "lipsync_test_clips"):
         if not isinstance(protocol[key], int) or protocol[key] < 1:
             raise ValueError(f"benchmark protocol: {key!r} must be a positive integer, got {protocol[key]!r}")
     if protocol["size"] % 32:
@@ -57,6 +63,9 @@ def check_protocol(protocol: dict) -> dict:
                          f"methods), got {protocol['test_images']}")
     if len(protocol["seeds"]) < 3:
         raise ValueError(f"benchmark protocol: at least 3 seeds, got {protocol['seeds']!r}")
+    if not protocol["clip_train_levels"] or set(protocol["clip_train_levels"]) - set(protocol["levels"]):
+        raise ValueError(f"benchmark protocol: 'clip_train_levels' must be some of the levels {protocol['levels']}, "
+                         f"got {protocol['clip_train_levels']!r}")
     bad = [n for n in protocol["matrix"] if n not in IMAGE_DETECTORS]
     if bad:
         raise ValueError(f"benchmark protocol: unknown detectors {bad} in 'matrix'; choose from {list(IMAGE_DETECTORS)}")
@@ -89,7 +98,8 @@ def train_image_detector(name: str, method: str, level: str, seed: int, protocol
         return history
 
     with one_thread():
-        return trained(config, lambda: Detector(IMAGE_DETECTORS[name](p["size"])), fit)
+        detector, record = trained(config, lambda: Detector(IMAGE_DETECTORS[name](p["size"])), fit)
+    return detector.to(memory_format=torch.channels_last), record      # read from the store too: scored faster
 
 
 def store_image_detector(*job) -> None:
@@ -121,25 +131,117 @@ class _Features(torch.nn.Module):
         return self.model.features(x)
 
 
-def flicker_clips(split: str, n: int, size: int, level: str) -> list[dict]:
-    """Real and flickering clips of 16 frames, every frame JPEG-compressed at ``level`` like the images."""
-    from yangbook.deepfake.forgeries import jpeg
+def compressed(frames: torch.Tensor, level: str) -> torch.Tensor:
+    """(T, 3, H, W) frames in [0, 1], each JPEG-compressed at ``level`` like the images."""
+    x = (frames.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
+    return torch.from_numpy(np.stack([jpeg(f, level) for f in x])).permute(0, 3, 1, 2).float().div(255)
 
+
+def flicker_clips(split: str, n: int, size: int, level: str) -> list[dict]:
+    """Real and flickering clips of 16 frames, every frame compressed at ``level``."""
     ds = FaceClipDataset(split, "flicker", length=n, size=size, methods=("flicker",), cache=False)
-    items = []
-    for i in range(n):
-        item = ds[i]
-        frames = (item["video"].permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
-        frames = np.stack([jpeg(f, level) for f in frames])
-        item["video"] = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
-        items.append(item)
-    return items
+    return [{**item, "video": compressed(item["video"], level)} for item in (ds[i] for i in range(n))]
 
 
 def _clip_batches(items, batch: int = 8):
     for k in range(0, len(items), batch):
         chunk = items[k:k + batch]
         yield {"video": torch.stack([c["video"] for c in chunk]), "label": torch.tensor([c["label"] for c in chunk])}
+
+
+# --- book/deepfake/benchmark.md ---
+LRCN_NET = {"width": 1 / 16, "input_size": 32, "fc6": 64, "hidden": 32}   # the blink chapter's reduced LRCN
+SYNCNET_NET = {"width": 1 / 16, "embedding": 64, "normalize": True}       # the lip-sync chapter's reduced SyncNet
+
+
+def lrcn_runs(level: str, protocol: dict) -> dict:
+    """The reduced LRCN trained at ``level`` on blink clips, one run per seed through the store, each
+    tested at every level: eye state per frame and blink rate per clip (ROC AUC), plain JSON."""
+    p = protocol
+
+    def clips(split, n):
+        ds = FaceClipDataset(split, "blink", length=n, draw_frames=False, crops=True, cache=False)
+        return [ds[i] for i in range(n)], ds.fps
+
+    def eyes(items, lv):          # the image-left eye, (N, T, 3, 32, 32)
+        return torch.stack([compressed(c["eyes"][:, 0], lv) for c in items])
+
+    train, fps = clips("train", p["blink_train_clips"])
+    test, _ = clips("test", p["blink_clips"])
+    x, y = eyes(train, level), torch.from_numpy(np.stack([c["eye_open"].numpy() < 0.5 for c in train])).long()
+    tests = {lv: eyes(test, lv) for lv in p["levels"]}
+    closed, labels = np.stack([c["eye_open"].numpy() < 0.5 for c in test]), [c["label"] for c in test]
+    out = {"params": count_parameters(LRCN(**LRCN_NET)), "train_seconds": [], "frames_per_second": [],
+           "frame": {}, "video": {}}
+    for seed in p["seeds"]:
+        config = {"benchmark": "lrcn", **LRCN_NET, "level": level, "clips": p["blink_train_clips"], "window": 20,
+                  "epochs": p["epochs"], "batch_size": p["batch_size"], "lr": p["lr"], "seed": seed}
+        with one_thread():
+            model, record = trained(config, lambda: LRCN(**LRCN_NET), lambda m: fit_lrcn(
+                m, x, y, p["epochs"], p["lr"], p["batch_size"], window=20, seed=seed))
+            threshold = closed_threshold(model, x, y)          # on the training clips, as the chapter does
+            out["train_seconds"].append(record["train_seconds"])
+            for lv, crops in tests.items():
+                start = time.perf_counter()
+                p_closed = model.p_closed(crops).numpy()
+                if lv == level:
+                    out["frames_per_second"].append(p_closed.size / (time.perf_counter() - start))
+                rates = [natural_blink_rate(c, fps) for c in p_closed > threshold]
+                out["frame"].setdefault(f"{level}|{lv}", []).append(float(roc_auc_score(closed.ravel(), p_closed.ravel())))
+                out["video"].setdefault(f"{level}|{lv}", []).append(float(roc_auc_score(labels, -np.asarray(rates))))
+    return out
+
+
+def syncnet_runs(level: str, protocol: dict) -> dict:
+    """The reduced SyncNet trained at ``level`` on real talking clips, one run per seed through the store,
+    each tested at every level on real clips and the three lip-sync forgeries (ROC AUC per clip), plain JSON."""
+    p, size, max_shift = protocol, protocol["size"], 15
+    train_set = FaceClipDataset("train", "lipsync", length=2 * p["lipsync_train_clips"], draw_frames=False,
+                                crops=True, cache=False)
+    train = [train_set[i] for i in range(0, len(train_set), 2)]            # the real clips only
+    test_set = FaceClipDataset("test", "lipsync", length=p["lipsync_test_clips"], draw_frames=False, crops=True,
+                               cache=False)
+    test = [test_set[i] for i in range(len(test_set))]
+    every = torch.cat([c["mfcc"] for c in train], dim=1)
+    mean, sd = every.mean(1, keepdim=True), every.std(1, keepdim=True)
+
+    def prepared(items, lv):      # (mouth at the protocol's size, standardised MFCCs) per clip
+        mouth = lambda c: torch.nn.functional.interpolate(       # noqa: E731
+            compressed(c["mouth"], lv), size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+        return [(mouth(c), (c["mfcc"] - mean) / sd) for c in items]
+
+    windows = [clip_windows(m, f) for m, f in prepared(train, level)]
+    video, audio = torch.cat([v for v, _ in windows]), torch.cat([a for _, a in windows])
+    tests = {lv: prepared(test, lv) for lv in p["levels"]}
+    methods = np.array([c["method"] for c in test])
+    out = {"params": count_parameters(SyncNet(mouth_size=size, **SYNCNET_NET)), "train_seconds": [],
+           "frames_per_second": [], "video": {}}
+    for seed in p["seeds"]:
+        config = {"benchmark": "syncnet", **SYNCNET_NET, "mouth": size, "level": level,
+                  "clips": p["lipsync_train_clips"], "epochs": p["epochs"], "batch_size": p["batch_size"],
+                  "lr": p["lr"], "seed": seed}
+        with one_thread():
+            model, record = trained(config, lambda: SyncNet(mouth_size=size, **SYNCNET_NET), lambda m: fit_syncnet(
+                m, video, audio, len(windows[0][0]), p["epochs"], p["lr"], p["batch_size"], max_shift, seed))
+            out["train_seconds"].append(record["train_seconds"])
+            for lv, data in tests.items():
+                start = time.perf_counter()
+                curves = [distance_curve(v, a, max_shift) for v, a in clip_embeddings(model, data)]
+                if lv == level:
+                    out["frames_per_second"].append(sum(len(m) for m, _ in data) / (time.perf_counter() - start))
+                misfit = np.array([c[max_shift] - np.median(c) for c in curves])    # high: the sound fits badly at 0
+                aucs = {"all": float(roc_auc_score(methods != "real", misfit))}
+                for forgery in ("shift", "other_audio", "dubbed"):
+                    keep = (methods == "real") | (methods == forgery)
+                    if (methods == forgery).any():
+                        aucs[forgery] = float(roc_auc_score(methods[keep] == forgery, misfit[keep]))
+                out["video"].setdefault(f"{level}|{lv}", []).append(aucs)
+    return out
+
+
+def benchmark_job(kind: str, *args):
+    """One job of the benchmark for a worker process: an image run (into the store) or a clip detector's runs."""
+    return {"image": store_image_detector, "lrcn": lrcn_runs, "syncnet": syncnet_runs}[kind](*args)
 
 
 # --- book/deepfake/benchmark.md ---
@@ -158,16 +260,21 @@ def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
     size, seeds, levels = p["size"], p["seeds"], p["levels"]
     say = print if verbose else (lambda *a, **k: None)
     tests = {level: image_set("test", "all", level, p["test_images"], size) for level in levels}
+    tests = {level: (x.contiguous(memory_format=torch.channels_last), y, m) for level, (x, y, m) in tests.items()}
     r = {"protocol": p, "params": {}, "macs": {}, "train_seconds": {}, "images_per_second": {}, "auc": {}, "matrix": {},
-         "video": {}, "recurrent": {}, "ear": {}}
+         "video": {}, "recurrent": {}, "ear": {}, "lrcn": {}, "syncnet": {}}
     main = {}   # (name, seed) -> the detector trained on all four forgeries at c23
     sets = {(method, level): image_set("train", method, level, p["train_images"], size)
             for method, level in [("all", level) for level in levels] + [(m, levels[0]) for m in METHODS]}
     order = sorted(IMAGE_DETECTORS, key=lambda n: n != "F3-Net")     # the longest runs first
-    jobs = [(name, "all", level, seed, p, sets["all", level]) for name in order for level in levels for seed in seeds]
-    jobs += [(name, method, levels[0], seed, p, sets[method, levels[0]]) for name in p["matrix"]
+    clip_jobs = [(kind, level, p) for kind in ("lrcn", "syncnet") for level in p["clip_train_levels"]]
+    jobs = [("image", name, "all", level, seed, p, sets["all", level]) for name in order for level in levels
+            for seed in seeds]
+    jobs += [("image", name, method, levels[0], seed, p, sets[method, levels[0]]) for name in p["matrix"]
              for method in METHODS for seed in seeds]
-    run_in_workers(store_image_detector, jobs)     # two at a time; the loops below read them from the store
+    done = run_in_workers(benchmark_job, clip_jobs + jobs)   # two at a time, the clip detectors' (longest) first
+    for (kind, level, _), result in zip(clip_jobs, done):    # the image runs are read from the store below
+        r[kind][level] = result
     for level in levels:
         data = sets["all", level]
         for name in IMAGE_DETECTORS:

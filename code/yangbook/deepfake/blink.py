@@ -302,3 +302,54 @@ import numpy as np
 from yangbook.deepfake.clips import natural_blink_rate   # blinks per minute of a closed-eye trace
 
 HUMAN_BLINK_RATE = {"rest": 17.0, "conversation": 26.0, "reading": 4.5}   # per minute, Bentivoglio et al. (1997)
+
+
+# --- book/deepfake/blink.md ---
+import torch
+from sklearn.metrics import precision_recall_curve
+
+
+def fit_lrcn(model, crops: torch.Tensor, closed: torch.Tensor, epochs: int, lr: float, batch_size: int,
+             window: int = 20, seed: int = 0) -> list:
+    """Train an LRCN on random ``window``-frame windows of eye-crop clips, per-frame cross-entropy.
+
+    ``crops`` (N, T, 3, S, S) in [0, 1], ``closed`` (N, T), 1 where the eye is closed. Each epoch cuts
+    the clips into windows from a random first frame and visits them in a random order (both drawn
+    from ``seed``); a closed frame weighs as much as all the open frames per closed one. Adam at ``lr``.
+    Returns the per-epoch mean losses, as ``train_detector`` does.
+    """
+    closed = torch.as_tensor(closed).long()
+    if crops.dim() != 5 or tuple(closed.shape) != tuple(crops.shape[:2]):
+        raise ValueError(f"fit_lrcn: need crops (N, T, 3, S, S) and closed (N, T), got {tuple(crops.shape)} "
+                         f"and {tuple(closed.shape)}")
+    if crops.shape[1] < 2 * window or not 0 < int(closed.sum()) < closed.numel():
+        raise ValueError(f"fit_lrcn: need clips of at least {2 * window} frames and both open and closed "
+                         f"frames, got {crops.shape[1]} frames and {int(closed.sum())} closed of {closed.numel()}")
+    size, frames = crops.shape[-1], crops.shape[1]
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    weight = torch.tensor([1.0, float((closed == 0).sum() / (closed == 1).sum())])   # balance the classes
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    history = []
+    for epoch in range(epochs):
+        off = int(torch.randint(0, window, (1,), generator=g))
+        n = (frames - off) // window * window
+        x = crops[:, off:off + n].reshape(-1, window, 3, size, size) * 2 - 1
+        y = closed[:, off:off + n].reshape(-1, window)
+        losses = []
+        for idx in torch.randperm(len(x), generator=g).split(batch_size):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x[idx]).flatten(0, 1), y[idx].flatten(), weight=weight)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses))})
+    return history
+
+
+def closed_threshold(model, crops: torch.Tensor, closed) -> float:
+    """The P(closed) above which a frame counts as closed: the threshold of the best F1 on these clips."""
+    p = model.eval().p_closed(crops).numpy().ravel()
+    precision, recall, thresholds = precision_recall_curve(np.asarray(closed).ravel(), p)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[np.argmax(f1[:-1])])

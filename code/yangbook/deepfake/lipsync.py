@@ -162,3 +162,42 @@ def sync_offset(curve) -> tuple[int, float]:
         raise ValueError(f"sync_offset: need a curve over shifts -S..S (odd length), got shape {c.shape}")
     s = len(c) // 2
     return int(np.argmin(c)) - s, float(np.median(c) - c.min())
+
+
+# --- book/deepfake/lipsync.md ---
+def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_clip: int, epochs: int, lr: float,
+                batch_size: int, max_shift: int = 15, seed: int = 0) -> list:
+    """Train a SyncNet with the contrastive loss on the windows of real clips, Adam at ``lr``.
+
+    ``video`` (N, 3, 5, S, S) and ``audio`` (N, 1, 13, 20) are the windows of whole clips laid end to end,
+    ``windows_per_clip`` of each, as ``clip_windows`` cuts them. Every batch pairs each video window with
+    its own audio (a positive) and with the audio 3 to ``max_shift`` windows away in the same clip (a
+    negative). Returns the per-epoch mean losses.
+    """
+    n = windows_per_clip
+    if len(video) != len(audio) or len(video) % n or n <= 2 * max_shift:
+        raise ValueError(f"fit_syncnet: need as many video as audio windows, whole clips of {n} windows and "
+                         f"more than twice max_shift ({max_shift}) windows per clip; got {len(video)} video and "
+                         f"{len(audio)} audio windows")
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    history = []
+    for epoch in range(epochs):
+        losses = []
+        for idx in torch.randperm(len(video), generator=g).split(batch_size):
+            t = idx % n
+            # a negative: the audio of the same clip 3 to max_shift frames away, inside the clip
+            k = torch.randint(3, max_shift + 1, (len(idx),), generator=g) * (torch.randint(2, (len(idx),), generator=g) * 2 - 1)
+            k = torch.where((t + k < 0) | (t + k >= n), -k, k)
+            v = model.embed_video(video[idx])
+            a = model.embed_audio(torch.cat([audio[idx], audio[idx + k]]))
+            d = (v.repeat(2, 1) - a).norm(dim=1)
+            same = torch.cat([torch.ones(len(v)), torch.zeros(len(v))])
+            opt.zero_grad()
+            loss = contrastive_loss(d, same)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        history.append({"epoch": epoch + 1, "train_loss": float(sum(losses) / len(losses))})
+    return history
