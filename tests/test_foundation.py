@@ -115,6 +115,22 @@ def test_tangle_errors_name_the_page(tmp_path, capsys):
 
 # --- the utilities the foundation exports ------------------------------------------------------------
 
+def test_run_in_workers_keeps_the_order_runs_on_one_thread_and_refuses_what_a_worker_cannot_import():
+    import math
+
+    import torch
+    from yangbook.utils import one_thread, run_in_workers
+
+    assert run_in_workers(math.pow, [(2, 10), (3, 2), (10, 0)]) == [1024.0, 9.0, 1.0]
+    assert run_in_workers(torch.get_num_threads, [(), ()]) == [1, 1]
+    threads = torch.get_num_threads()
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == threads
+    with pytest.raises(TypeError, match="cannot import '.*<lambda>'"):
+        run_in_workers(lambda x: x, [(1,)])
+
+
 def test_count_parameters_against_formulas():
     import torch
     from torch import nn

@@ -6,8 +6,6 @@
 import copy
 import functools
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +13,7 @@ from torch import nn
 
 from yangbook.transformer import (PAD, MultiHeadAttention, Transformer, greedy_decode, label_smoothed_loss,
                                   length_batches, number_task, pad_batch, score, transformer_lr, validation_point)
-from yangbook.utils import set_seed
+from yangbook.utils import one_thread, run_in_workers, set_seed
 
 BASE = {"d_model": 32, "heads": 4, "d_k": None, "scaled": True, "layers": 1, "d_ff": 128, "dropout": 0.1,
         "norm_first": False, "warmup": 100, "factor": 0.25, "smoothing": 0.1, "steps": 300, "tokens": 500,
@@ -109,12 +107,8 @@ def run(config: dict, seed: int) -> dict:
     ``loss`` (every step's label-smoothed training loss), ``ce`` and ``acc`` on the validation numbers,
     with ``decode``: ``exact`` and ``bleu``, and the same four for the averaged checkpoints (``avg_*``)."""
     cfg = check_config(config)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return _run(cfg, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(cfg: dict, seed: int) -> dict:
@@ -155,9 +149,7 @@ def run_all(configs: dict, seeds=SEEDS, workers: int = 2) -> dict:
     for config in configs.values():
         check_config(config)
     jobs = [(name, seed) for name in configs for seed in seeds]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run, configs[name], seed) for name, seed in jobs]
-        done = [f.result() for f in futures]
+    done = run_in_workers(run, [(configs[name], seed) for name, seed in jobs], workers)
     out = {name: [] for name in configs}
     for (name, _), result in zip(jobs, done):
         out[name].append(result)

@@ -28,6 +28,43 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
 
 
 # --- book/running.md ---
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
+
+
+@contextmanager
+def one_thread():
+    """Run the block on one thread, the thread count restored after it (a run inside is then the same
+    in a worker process and in the caller's)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _on_one_thread(fn, job: tuple):
+    with one_thread():
+        return fn(*job)
+
+
+def run_in_workers(fn, jobs: list[tuple], workers: int = 2) -> list:
+    """``[fn(*job) for job in jobs]``, each call in one of ``workers`` new processes, on one thread.
+
+    ``fn`` must be importable (a function of a module, not a lambda) and the jobs picklable; tensors
+    travel through shared memory. The results come back in the order of ``jobs``.
+    """
+    name = getattr(fn, "__qualname__", repr(fn))
+    if getattr(fn, "__module__", None) in (None, "__main__") or "<" in name:
+        raise TypeError(f"run_in_workers: a worker process cannot import {name!r} (module "
+                        f"{getattr(fn, '__module__', None)!r}); give a function defined at the top of a module")
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return [future.result() for future in [pool.submit(_on_one_thread, fn, job) for job in jobs]]
+
+
+# --- book/running.md ---
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of parameters of ``model``; shared (tied) tensors are counted once.
 

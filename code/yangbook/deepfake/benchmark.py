@@ -19,10 +19,10 @@ from yangbook.deepfake.frequency import F3Net, recalibrate_batch_norm
 from yangbook.deepfake.lipsync import SyncNet, clip_embeddings, clip_windows, distance_curve, fit_syncnet
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
-from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, one_thread, run_in_workers,
-                                     run_key, store_dir, train_detector, trained)
+from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, run_key, store_dir,
+                                     train_detector, trained)
 from yangbook.deepfake.xception import count_macs
-from yangbook.utils import count_parameters, set_seed
+from yangbook.utils import count_parameters, one_thread, run_in_workers, set_seed
 
 METHODS = ("self_blend", "swap", "nearest", "zero")          # the four image forgeries of the data chapter
 PROTOCOL = {

@@ -518,36 +518,3 @@ def trained(config: dict, build, train, seed: int | None = None):
     partial.replace(path)       # atomic: a reader never sees half a file
     return detector.eval(), {"key": key, "config": config, "history": history,
                              "train_seconds": seconds, "hit": False}
-
-
-# --- book/deepfake/training.md ---
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from multiprocessing import get_context
-
-
-@contextmanager
-def one_thread():
-    """Run the block on one thread, the thread count restored after it (a run inside is then the same
-    in a worker process and in the caller's, weights and name in the store alike)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _on_one_thread(fn, job: tuple):
-    with one_thread():
-        return fn(*job)
-
-
-def run_in_workers(fn, jobs: list[tuple], workers: int = 2) -> list:
-    """``[fn(*job) for job in jobs]``, each call in one of ``workers`` new processes, on one thread.
-
-    ``fn`` must be importable (a function of a module, not a lambda) and the jobs picklable; tensors
-    travel through shared memory. The results come back in the order of ``jobs``.
-    """
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return [future.result() for future in [pool.submit(_on_one_thread, fn, job) for job in jobs]]

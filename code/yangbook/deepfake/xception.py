@@ -163,7 +163,8 @@ class Xception(nn.Module):
 import torch
 
 from yangbook.deepfake.mesonet import Meso4
-from yangbook.deepfake.train import Detector, ImageBatches, one_thread, train_detector, trained
+from yangbook.deepfake.train import Detector, ImageBatches, train_detector, trained
+from yangbook.utils import one_thread
 
 COMPARED = {   # name: (configuration, network for a given input side, loss, epochs)
     "Meso-4": ({"model": "Meso4", "bn_momentum": 0.1}, lambda size: Meso4(input_size=size, bn_momentum=0.1),
