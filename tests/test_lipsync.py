@@ -59,6 +59,17 @@ def test_offset_search_finds_a_known_shift():
         LS.sync_offset(np.zeros(4))
 
 
+def test_zero_shift_fit_scores_the_clip_as_it_is():
+    """The fit at shift 0 is the curve's median minus its distance at 0: high when the dip sits at 0,
+    negative when the sound is shifted (the dip elsewhere), whatever the confidence of that dip."""
+    in_sync = np.array([2.0, 2.0, 1.0, 2.0, 3.0])       # median 2, distance 1 at shift 0
+    shifted = np.array([0.5, 2.0, 3.0, 2.0, 2.0])       # a clear dip, at shift -2
+    assert LS.zero_shift_fit(in_sync) == 1.0
+    assert LS.zero_shift_fit(shifted) == -1.0 and LS.sync_offset(shifted) == (-2, 1.5)
+    with pytest.raises(ValueError, match="odd"):
+        LS.zero_shift_fit(np.zeros(6))
+
+
 def test_clip_windows_follow_the_frames_and_the_mfcc_steps():
     T = 12
     mouth = torch.arange(T, dtype=torch.float32).view(T, 1, 1, 1).expand(T, 3, 64, 64) / T

@@ -169,6 +169,16 @@ def _cold(rtd_lang: str) -> None:
         print(f"cold Read the Docs build, {rtd_lang}, install excluded: "
               + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
               + f"; total {total:.1f} s ({total / 60:.1f} min); {pdf.name}")
+        # the other budget, from the same build: the pages' execution times, as jupyter-cache recorded them
+        from jupyter_cache import get_cache
+
+        records = get_cache(str(work / "_build" / ".jupyter_cache")).list_cache_records()
+        pages = sorted(((r.data["execution_seconds"], "/".join(Path(r.uri).parts[-2:]))
+                        for r in records), reverse=True)
+        print(f"execution_seconds summed over {len(pages)} pages: {sum(s for s, _ in pages):.1f} s "
+              f"({sum(s for s, _ in pages) / 60:.1f} min)")
+        for seconds, page in pages:
+            print(f"  {seconds:6.1f} s  {page}")
 
 
 if __name__ == "__main__":

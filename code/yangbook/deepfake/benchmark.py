@@ -16,7 +16,8 @@ from yangbook.deepfake.clips import eye_aspect_ratio, natural_blink_rate
 from yangbook.deepfake.datasets import FaceClipDataset, FaceForgeryDataset
 from yangbook.deepfake.forgeries import auc, jpeg
 from yangbook.deepfake.frequency import F3Net, recalibrate_batch_norm
-from yangbook.deepfake.lipsync import SyncNet, clip_embeddings, clip_windows, distance_curve, fit_syncnet
+from yangbook.deepfake.lipsync import (SyncNet, clip_embeddings, clip_windows, distance_curve, fit_syncnet,
+                                        zero_shift_fit)
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
 from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, run_key, store_dir,
@@ -229,7 +230,7 @@ def syncnet_runs(level: str, protocol: dict) -> dict:
                 curves = [distance_curve(v, a, max_shift) for v, a in clip_embeddings(model, data)]
                 if lv == level:
                     out["frames_per_second"].append(sum(len(m) for m, _ in data) / (time.perf_counter() - start))
-                misfit = np.array([c[max_shift] - np.median(c) for c in curves])    # high: the sound fits badly at 0
+                misfit = -np.array([zero_shift_fit(c) for c in curves])    # high: the sound fits badly at 0
                 aucs = {"all": float(roc_auc_score(methods != "real", misfit))}
                 for forgery in ("shift", "other_audio", "dubbed"):
                     keep = (methods == "real") | (methods == forgery)

@@ -164,6 +164,15 @@ def sync_offset(curve) -> tuple[int, float]:
     return int(np.argmin(c)) - s, float(np.median(c) - c.min())
 
 
+def zero_shift_fit(curve) -> float:
+    """How well the sound fits its picture as it is, at shift 0: the median of the curve minus its
+    distance at shift 0. High for a clip in sync, low (or negative) for a forgery."""
+    c = np.asarray(curve, np.float64)
+    if c.ndim != 1 or len(c) % 2 == 0:
+        raise ValueError(f"zero_shift_fit: need a curve over shifts -S..S (odd length), got shape {c.shape}")
+    return float(np.median(c) - c[len(c) // 2])
+
+
 # --- book/deepfake/lipsync.md ---
 def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_clip: int, epochs: int, lr: float,
                 batch_size: int, max_shift: int = 15, seed: int = 0) -> list:
