@@ -90,17 +90,18 @@ def train_image_detector(name: str, method: str, level: str, seed: int, protocol
               "train_images": p["train_images"], "epochs": p["epochs"], "batch_size": p["batch_size"],
               "lr": p["lr"], "loss": "bce", "seed": seed}
 
+    def build():      # channels-last: faster convolutions on one CPU thread, trained or read from the store
+        return Detector(IMAGE_DETECTORS[name](p["size"])).to(memory_format=torch.channels_last)
+
     def fit(detector):
         x, y, _ = data
-        detector.to(memory_format=torch.channels_last)    # faster convolutions on one CPU thread
         history = train_detector(detector, ImageBatches(x, y, p["batch_size"], shuffle=True, seed=seed), None,
                                  epochs=p["epochs"], lr=p["lr"], verbose=False)
         recalibrate_batch_norm(detector, ImageBatches(x, y, 64, shuffle=True, seed=seed))
         return history
 
     with one_thread():
-        detector, record = trained(config, lambda: Detector(IMAGE_DETECTORS[name](p["size"])), fit)
-    return detector.to(memory_format=torch.channels_last), record      # read from the store too: scored faster
+        return trained(config, build, fit)
 
 
 def store_image_detector(*job) -> None:
