@@ -19,12 +19,13 @@ export PYTHONPATH := $(CURDIR)/code$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 # jupyter-cache is not safe for two concurrent writers, and en and zh share it.
 .NOTPARALLEL:
-.PHONY: help venv code check-code html html-en html-zh gettext po pdf pdf-en pdf-zh pdf-deps print-pdf-debs test bench clean clean-cache
+.PHONY: help venv code check-code html html-en html-zh check-claims gettext po pdf pdf-en pdf-zh pdf-deps print-pdf-debs test bench clean clean-cache
 
 help:
 	@echo "make html   build the English and Chinese HTML into $(BUILD)/html/{en,$(ZH)}"
 	@echo "make test   run the test suite (builds the book first)"
 	@echo "make pdf    build both PDFs into $(BUILD)/pdf (needs the TeX set: make pdf-deps, as root or with sudo)"
+	@echo "make check-claims   build the book cold as if on another machine, every claim strict (see README)"
 	@echo "other targets: html-en html-zh code po pdf-en pdf-zh pdf-deps bench clean clean-cache"
 
 # --- the environment: created once, refreshed when the pins change -----------------------------
@@ -53,11 +54,28 @@ html-en: code
 html-zh: code
 	$(SPHINXBUILD) -b html -c . -D language=$(ZH) $(SPHINXOPTS) $(SRC) $(BUILD)/html/$(ZH)
 
+# --- the claims on another machine --------------------------------------------------------------
+# A cold build of both languages in $(OTHER), with its own execution cache and store, as if on another
+# machine: other seeds (every seed of the book derives from YANGBOOK_SEED_BASE), one thread, and the
+# AVX2 kernels of oneDNN (torch's convolutions) and of ATen. Every claim must hold (strict), here and
+# in the default build; CI runs both. The reader's cache in $(BUILD)/.jupyter_cache is left alone.
+OTHER := $(BUILD)/other-machine
+OTHER_MACHINE := YANGBOOK_SEED_BASE=1000 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+                 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
+OTHER_ENV := $(OTHER_MACHINE) YANGBOOK_CLAIMS=strict YANGBOOK_CACHE=$(CURDIR)/$(OTHER)/.jupyter_cache \
+             YANGBOOK_STORE=$(CURDIR)/$(OTHER)/store
+
+check-claims: code
+	rm -rf $(OTHER)
+	env $(OTHER_ENV) $(SPHINXBUILD) -b html -c . $(SPHINXOPTS) $(SRC) $(OTHER)/html/en
+	env $(OTHER_ENV) $(SPHINXBUILD) -b html -c . -D language=$(ZH) $(SPHINXOPTS) $(SRC) $(OTHER)/html/$(ZH)
+
 # --- translation --------------------------------------------------------------------------------
 gettext: $(STAMP)
 	$(SPHINXBUILD) -b gettext -c . $(SPHINXOPTS) $(SRC) $(BUILD)/gettext
 
 po: gettext
+	$(PY) $(SRC)/_ext/claims.py pot $(BUILD)/gettext  # the claimed sentences, for the notes (_ext/claims.po)
 	$(VENV)/bin/sphinx-intl update -p $(BUILD)/gettext -l $(ZH) -d $(SRC)/locales -w 0
 
 # --- PDF ----------------------------------------------------------------------------------------

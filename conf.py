@@ -48,6 +48,7 @@ extensions = [
     "glossary",  # HTML zh: the search keeps the glossary's terms whole (book/_ext/glossary.py)
     "uistrings",  # HTML: the themes' interface in the page's language (book/_ext/uistrings.py)
     "zhnotebooks",  # HTML zh: the downloads and the Colab notebook in Chinese (book/_ext/zhnotebooks.py)
+    "claims",  # a sentence this machine's numbers do not bear out: a note on its page (book/_ext/claims.py)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
@@ -58,7 +59,8 @@ html_static_path = ["book/_static"]
 
 # -- Execution: one cache for every builder and both languages -----------------------------------
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
-nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")
+# YANGBOOK_CACHE: another cache for another build (make check-claims builds "another machine" beside it)
+nb_execution_cache_path = os.environ.get("YANGBOOK_CACHE") or str(ROOT / "_build" / ".jupyter_cache")
 # Trained detectors that several pages share (yangbook.deepfake.train.trained), next to the execution
 # cache, so that a clean build starts with both empty; the kernels inherit this environment.
 os.environ.setdefault("YANGBOOK_STORE", str(ROOT / "_build" / "store"))

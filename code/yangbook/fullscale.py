@@ -238,6 +238,8 @@ def load_config(path) -> dict:
 
 
 # --- book/fullscale.md ---
+from yangbook.utils import book_seed
+
 import random
 
 from torch import distributed as dist
@@ -310,7 +312,7 @@ def train(config, stop_after=None) -> dict:
         dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world)
     if cuda:
         torch.cuda.set_device(device)
-    seed = t.get("seed", 0)
+    seed = book_seed(t.get("seed", 0))
     random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)  # the same initial weights everywhere
     if m["name"] not in MODELS:
         raise ValueError(f"{cfg['path']}: [model] name must be one of {sorted(MODELS)}, got {m['name']!r}")

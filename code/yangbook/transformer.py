@@ -412,6 +412,8 @@ def transformer_big(vocab_size, **kwargs):
 
 
 # --- book/transformer/training.md ---
+from yangbook.utils import book_seed
+
 import random
 import re
 
@@ -453,7 +455,7 @@ def make_number_splits(seed=0, n_train=20000, n_valid=500, n_test=1000, max_digi
     if min(n_train, n_valid, n_test, n_extra) < 0 or total > 10 ** max_digits // 2:
         raise ValueError(f"make_number_splits: cannot draw {n_train} + {n_valid} + {n_test} distinct "
                          f"numbers of at most {max_digits} digits")
-    rng = random.Random(seed)
+    rng = random.Random(book_seed(seed))
     seen, numbers = set(), []
     while len(numbers) < total:
         digits = rng.randint(1, max_digits)
@@ -524,7 +526,7 @@ def length_batches(pairs, max_tokens=1000, shuffle=True, seed=0):
     if current:
         batches.append(current)
     if shuffle:
-        random.Random(seed).shuffle(batches)
+        random.Random(book_seed(seed)).shuffle(batches)
     for batch in batches:
         yield pad_batch([pairs[i][0] for i in batch]), pad_batch([pairs[i][1] for i in batch])
 

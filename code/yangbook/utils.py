@@ -3,6 +3,7 @@
 # Page: book/running.md
 
 # --- book/running.md ---
+import os
 import random
 
 import numpy as np
@@ -21,16 +22,53 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         raise TypeError(f"set_seed: seed must be an int, got {type(seed).__name__} {seed!r}")
     if not 0 <= seed < 2**32:
         raise ValueError(f"set_seed: seed must be in [0, 2**32), got {seed}")
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    state = book_seed(seed)
+    random.seed(state)
+    np.random.seed(state)
+    torch.manual_seed(state)
     torch.use_deterministic_algorithms(deterministic)
+
+
+def seed_base() -> int:
+    """The base every seed of the book derives from: the environment's ``YANGBOOK_SEED_BASE`` (default 0)."""
+    text = os.environ.get("YANGBOOK_SEED_BASE", "0").strip() or "0"
+    try:
+        base = int(text)
+    except ValueError:
+        raise ValueError(f"YANGBOOK_SEED_BASE must be a non-negative integer, got {text!r}") from None
+    if not 0 <= base < 2**31:
+        raise ValueError(f"YANGBOOK_SEED_BASE must be in [0, 2**31), got {base}")
+    return base
+
+
+def book_seed(seed):
+    """The generator state of the book's seed ``seed``: for an int, ``seed_base() + seed`` (below 2**32);
+    for a list of ints (a NumPy key), the list with the base appended when the base is not 0."""
+    base = seed_base()
+    if isinstance(seed, (list, tuple)):
+        if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in seed):
+            raise TypeError(f"book_seed: a key must hold non-negative ints, got {seed!r}")
+        return [int(k) for k in seed] + ([base] if base else [])
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"book_seed: seed must be an int or a list of ints, got {type(seed).__name__} {seed!r}")
+    return (base + int(seed)) % 2**32
 
 
 # --- book/running.md ---
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
+
+
+def book_threads() -> int:
+    """The threads the pages compute on: the book's two cores, or ``OMP_NUM_THREADS`` where it is set
+    (the simulated other machine of `make check-claims` sets it to 1)."""
+    text = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if not text:
+        return 2
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"OMP_NUM_THREADS must be a positive integer, got {text!r}")
+    return int(text)
 
 
 @contextmanager
@@ -62,6 +100,193 @@ def run_in_workers(fn, jobs: list[tuple], workers: int = 2) -> list:
                         f"{getattr(fn, '__module__', None)!r}); give a function defined at the top of a module")
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         return [future.result() for future in [pool.submit(_on_one_thread, fn, job) for job in jobs]]
+
+
+# --- book/running.md ---
+import json
+import math
+import sys
+from dataclasses import dataclass
+
+from scipy import stats
+
+CLAIM_LEVEL = 0.95  # the level of every interval the book's claims rest on
+CLAIM_MARKER = "yangbook-claim:"  # how a claim that fails reaches the page's note (book/_ext/claims.py)
+
+
+def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """The standard error of an AUC measured on ``n_pos`` positives and ``n_neg`` negatives
+    (Hanley & McNeil, 1982, eq. 1). An AUC of 0 or 1 is moved half an item in, so it is never certain."""
+    if n_pos < 1 or n_neg < 1:
+        raise ValueError(f"auc_standard_error: need at least one item of each class, got {n_pos} and {n_neg}")
+    if not 0.0 <= auc <= 1.0:
+        raise ValueError(f"auc_standard_error: an AUC lies in [0, 1], got {auc}")
+    edge = 0.5 / min(n_pos, n_neg)
+    a = min(max(float(auc), edge), 1.0 - edge)
+    q1, q2 = a / (2.0 - a), 2.0 * a * a / (1.0 + a)
+    var = (a * (1.0 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (n_pos * n_neg)
+    return math.sqrt(max(var, 0.0))
+
+
+def proportion_standard_error(p: float, n: int) -> float:
+    """The standard error of a proportion (an accuracy) measured on ``n`` items, with two successes and
+    two failures added (Agresti and Coull), so that 0 and 1 are not taken as certain."""
+    if n < 1:
+        raise ValueError(f"proportion_standard_error: need at least one item, got n={n}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"proportion_standard_error: a proportion lies in [0, 1], got {p}")
+    q = (p * n + 2.0) / (n + 4.0)
+    return math.sqrt(q * (1.0 - q) / (n + 4.0))
+
+
+def _item_error(values: np.ndarray, items, name: str) -> float:
+    """The item part of one arm's standard error: ``items`` is None (no item error), an int n (an
+    accuracy on n items), a pair (n_pos, n_neg) (an AUC), or a float (a standard error given as is)."""
+    if items is None:
+        return 0.0
+    if isinstance(items, float):
+        return items
+    if isinstance(items, (int, np.integer)):
+        return math.sqrt(np.mean([proportion_standard_error(float(v), int(items)) ** 2 for v in values]))
+    if isinstance(items, tuple) and len(items) == 2:
+        return math.sqrt(np.mean([auc_standard_error(float(v), *map(int, items)) ** 2 for v in values]))
+    raise TypeError(f"compare: items of {name!r} must be None, an int, a (positives, negatives) pair or "
+                    f"a standard error, got {items!r}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``a - b`` with its interval at ``CLAIM_LEVEL``; ``verdict`` is "higher", "lower" or
+    "indistinguishable" (a is higher than b, lower, or the interval holds zero)."""
+    names: tuple
+    means: tuple
+    diff: float
+    low: float
+    high: float
+    seeds: tuple
+    items: tuple
+
+    @property
+    def verdict(self) -> str:
+        return "higher" if self.low > 0 else "lower" if self.high < 0 else "indistinguishable"
+
+    @property
+    def higher(self) -> bool:
+        return self.verdict == "higher"
+
+    @property
+    def lower(self) -> bool:
+        return self.verdict == "lower"
+
+    @property
+    def indistinguishable(self) -> bool:
+        return self.verdict == "indistinguishable"
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+    def __str__(self) -> str:
+        a, b = self.names
+        def items(i):
+            if i is None:
+                return ""
+            if isinstance(i, tuple):
+                return f", {i[0]} + {i[1]} test items"
+            return f", {i} test items" if not isinstance(i, float) else f", item error {i:.3f}"
+        counts = "; ".join(f"{n}: {k} seed{'s' * (k != 1)}{items(i)}"
+                           for n, k, i in zip(self.names, self.seeds, self.items) if k)
+        return (f"{a} {self.means[0]:.3f} - {b} {self.means[1]:.3f} = {self.diff:+.3f}, "
+                f"{CLAIM_LEVEL:.0%} interval [{self.low:+.3f}, {self.high:+.3f}] ({counts})")
+
+
+def compare(a, b, *, names=("A", "B"), items=None, items_b="same") -> Comparison:
+    """Compare two results by the book's standard (the section "What the book may claim").
+
+    Args:
+        a, b: one value per seed (a list), or a number for a fixed reference such as chance (certain).
+        names: the two names, for the message.
+        items: the test items each of ``a``'s values rests on: None, n (an accuracy on n items),
+            (n_pos, n_neg) (an AUC) or a standard error.
+        items_b: the same for ``b``; by default the same as ``items``.
+    """
+    if items_b == "same":
+        items_b = items
+    arms = []
+    for name, values, its in ((names[0], a, items), (names[1], b, items_b)):
+        if isinstance(values, (int, float, np.floating, np.integer)):
+            arms.append((float(values), 0.0, 0.0, 0, None))  # a fixed number: no uncertainty
+            continue
+        v = np.asarray(values, dtype=float).ravel()
+        if v.size == 0 or not np.isfinite(v).all():
+            raise ValueError(f"compare: {name!r} needs one finite value per seed, got {list(values)!r}")
+        seed_var = v.var(ddof=1) / v.size if v.size > 1 else 0.0
+        item_err = _item_error(v, its, name)
+        if v.size == 1 and item_err == 0.0:
+            raise ValueError(f"compare: {name!r} has one seed and no item count, so no uncertainty; give "
+                             f"more seeds or the test items it rests on")
+        arms.append((float(v.mean()), seed_var, item_err ** 2, v.size, its))
+    (ma, sa, ea, ka, ia), (mb, sb, eb, kb, ib) = arms
+    var = sa + sb + ea + eb
+    # Welch-Satterthwaite: the seed terms carry k - 1 degrees of freedom, the item terms are known
+    dof_den = (sa ** 2 / (ka - 1) if ka > 1 else 0.0) + (sb ** 2 / (kb - 1) if kb > 1 else 0.0)
+    dof = var ** 2 / dof_den if dof_den > 0 else math.inf
+    t = stats.t.ppf(0.5 + CLAIM_LEVEL / 2, dof) if math.isfinite(dof) else stats.norm.ppf(0.5 + CLAIM_LEVEL / 2)
+    d, half = ma - mb, t * math.sqrt(var)
+    return Comparison(tuple(names), (ma, mb), d, d - half, d + half, (ka, kb), (ia, ib))
+
+
+def mean_interval(values, items=None) -> tuple[float, float]:
+    """One result's mean over seeds and the half-width of its interval at ``CLAIM_LEVEL``, by the same
+    standard as ``compare`` (``items`` as there): what the book's tables print as mean ± half-width."""
+    c = compare(values, 0.0, names=("value", "0"), items=items)
+    return c.means[0], c.half_width
+
+
+# A verdict as the prose states it, in the book's two languages: "A against B: <verdict>"
+VERDICT_WORDS = {
+    "en": {"higher": "higher", "lower": "lower", "indistinguishable": "indistinguishable at this budget"},
+    "zh_CN": {"higher": "更高", "lower": "更低", "indistinguishable": "在当前预算下无法区分"},
+}
+
+
+def glue_verdict(key: str, comparison: Comparison) -> None:
+    """Glue a comparison's verdict for the prose: ``key`` in English, ``key + "_zh"`` in Chinese (a
+    translated sentence glues the second), and ``key + "_ci"``, the difference with its interval."""
+    from myst_nb import glue
+
+    glue(key, VERDICT_WORDS["en"][comparison.verdict], display=False)
+    glue(key + "_zh", VERDICT_WORDS["zh_CN"][comparison.verdict], display=False)
+    glue(key + "_ci", f"{comparison.diff:+.2f} [{comparison.low:+.2f}, {comparison.high:+.2f}]", display=False)
+
+
+class ClaimFailed(AssertionError):
+    """A sentence of the book that the numbers of this run do not bear out (raised outside a notebook)."""
+
+
+def claim(sentence: str, holds: bool, measured="") -> bool:
+    """Check one sentence of the book against the numbers of this run.
+
+    ``sentence`` is the English sentence as the page states it (its Chinese comes from the catalogue),
+    ``holds`` whether the numbers bear it out, ``measured`` the numbers (a ``Comparison`` or text). In a
+    notebook a claim that fails leaves a note on the page and the build's summary (book/_ext/claims.py);
+    elsewhere it raises ``ClaimFailed``. Returns ``holds``.
+    """
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise TypeError(f"claim: the sentence must be a non-empty string, got {sentence!r}")
+    ok = bool(holds)
+    if not ok:
+        record = {"sentence": sentence.strip(), "measured": str(measured)}
+        try:
+            from IPython import get_ipython
+            shell = get_ipython()
+        except ImportError:
+            shell = None
+        if shell is None:
+            raise ClaimFailed(f"claim not borne out: {record['sentence']!r}; measured: {record['measured']}")
+        from IPython.display import display
+        display({"text/plain": CLAIM_MARKER + json.dumps(record, ensure_ascii=False)}, raw=True)
+    return ok
 
 
 # --- book/running.md ---

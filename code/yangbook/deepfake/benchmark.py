@@ -174,7 +174,9 @@ def lrcn_runs(level: str, protocol: dict) -> dict:
     tests = {lv: eyes(test, lv) for lv in p["levels"]}
     closed, labels = np.stack([c["eye_open"].numpy() < 0.5 for c in test]), [c["label"] for c in test]
     out = {"params": count_parameters(LRCN(**LRCN_NET)), "train_seconds": [], "frames_per_second": [],
-           "frame": {}, "video": {}}
+           "frame": {}, "video": {},   # the test items each AUC rests on: closed and open frames; fake and real clips
+           "items": {"frame": [int(closed.sum()), int((~closed).sum())],
+                     "video": [int(sum(labels)), len(labels) - int(sum(labels))]}}
     for seed in p["seeds"]:
         config = {"benchmark": "lrcn", **LRCN_NET, "level": level, "clips": p["blink_train_clips"], "window": 20,
                   "epochs": p["epochs"], "batch_size": p["batch_size"], "lr": p["lr"], "seed": seed}
@@ -217,7 +219,8 @@ def syncnet_runs(level: str, protocol: dict) -> dict:
     tests = {lv: prepared(test, lv) for lv in p["levels"]}
     methods = np.array([c["method"] for c in test])
     out = {"params": count_parameters(SyncNet(mouth_size=size, **SYNCNET_NET)), "train_seconds": [],
-           "frames_per_second": [], "video": {}}
+           "frames_per_second": [], "video": {},   # the test clips of each kind (the items of its AUCs)
+           "items": {m: int((methods == m).sum()) for m in ("real", "shift", "other_audio", "dubbed")}}
     for seed in p["seeds"]:
         config = {"benchmark": "syncnet", **SYNCNET_NET, "mouth": size, "level": level,
                   "clips": p["lipsync_train_clips"], "epochs": p["epochs"], "batch_size": p["batch_size"],

@@ -305,6 +305,8 @@ HUMAN_BLINK_RATE = {"rest": 17.0, "conversation": 26.0, "reading": 4.5}   # per 
 
 
 # --- book/deepfake/blink.md ---
+from yangbook.utils import book_seed
+
 import torch
 from sklearn.metrics import precision_recall_curve
 
@@ -328,7 +330,7 @@ def fit_lrcn(model, crops: torch.Tensor, closed: torch.Tensor, epochs: int, lr: 
     size, frames = crops.shape[-1], crops.shape[1]
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     weight = torch.tensor([1.0, float((closed == 0).sum() / (closed == 1).sum())])   # balance the classes
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(book_seed(seed))
     model.train()
     history = []
     for epoch in range(epochs):

@@ -86,6 +86,8 @@ def similarity_from_landmarks(src, dst) -> np.ndarray:
 
 
 # --- book/deepfake/forgeries.md ---
+from yangbook.utils import book_seed
+
 def self_blend_source(image, rng: np.random.Generator, strength: float = 1.0,
                       resample: bool = True) -> np.ndarray:
     """The perturbed copy that a self-blend pastes back: colour, then resolution or sharpness, then
@@ -130,7 +132,7 @@ def blend_forgery(target, target_lm, source=None, source_lm=None, strength: floa
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
     H, W = target.shape[:2]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(book_seed(seed))
     mask = deform_mask(face_mask(target_lm, (H, W)), target_lm, rng)
     ys, xs = np.nonzero(mask > 1e-3)
     if len(ys) == 0:

@@ -174,6 +174,8 @@ def zero_shift_fit(curve) -> float:
 
 
 # --- book/deepfake/lipsync.md ---
+from yangbook.utils import book_seed
+
 def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_clip: int, epochs: int, lr: float,
                 batch_size: int, max_shift: int = 15, seed: int = 0) -> list:
     """Train a SyncNet with the contrastive loss on the windows of real clips, Adam at ``lr``.
@@ -189,7 +191,7 @@ def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_cli
                          f"more than twice max_shift ({max_shift}) windows per clip; got {len(video)} video and "
                          f"{len(audio)} audio windows")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(book_seed(seed))
     model.train()
     history = []
     for epoch in range(epochs):

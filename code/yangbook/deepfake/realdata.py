@@ -109,6 +109,8 @@ def detect_eyes(image, face_box, min_neighbors: int = 5) -> np.ndarray:
 
 
 # --- book/deepfake/realfaces.md ---
+from yangbook.utils import book_seed
+
 from yangbook.deepfake.datasets import _to_tensor
 from yangbook.deepfake.forgeries import blend_forgery, similarity_from_landmarks
 from yangbook.deepfake.render import Identity, Pose, Scene, _rng, face_landmarks
@@ -133,7 +135,7 @@ def enlarge_box(box, image_shape, scale: float = 1.3):
 
 def _mean_template() -> np.ndarray:
     """Mean landmarks of 200 procedural identities, frontal, in a 256-pixel frame: (68, 2)."""
-    scene = Scene.sample(np.random.default_rng(0))
+    scene = Scene.sample(np.random.default_rng(book_seed(0)))
     T = np.mean([face_landmarks(Identity.sample(i), scene, Pose(), 256) for i in range(200)], axis=0)
     cx = T[27:31, 0].mean()
     T[0:17, 0] = cx + 0.85 * (T[0:17, 0] - cx)  # drawn faces are wider than real ones, for their eyes

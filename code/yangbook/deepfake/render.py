@@ -3,6 +3,8 @@
 # Page: book/deepfake/render.md
 
 # --- book/deepfake/render.md ---
+from yangbook.utils import book_seed
+
 import math
 from dataclasses import dataclass
 
@@ -34,7 +36,7 @@ def _rng(*keys: int) -> np.random.Generator:
     for k in keys:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise ValueError(f"seeds and indices must be non-negative integers, got {k!r}")
-    return np.random.default_rng([int(k) for k in keys])
+    return np.random.default_rng(book_seed([int(k) for k in keys]))
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,8 @@ def face_geometry(ident: Identity, pose: Pose, eye_open=(1.0, 1.0), mouth_open: 
 
 
 # --- book/deepfake/render.md ---
+from yangbook.utils import book_seed
+
 def _transform(pose: Pose, scene: Scene, size: int):
     """Similarity (face units -> pixels): returns (2x2 matrix, offset, pixels per face unit)."""
     unit = scene.scale * pose.scale * size
@@ -286,7 +290,7 @@ _NOISE_BANK = {}
 def _noise_bank(n: int) -> np.ndarray:
     """A fixed (n, n, 3) bank of camera noise: luminance plus weaker colour noise."""
     if n not in _NOISE_BANK:
-        g = np.random.default_rng(20260306)
+        g = np.random.default_rng(book_seed(20260306))
         lum = g.standard_normal((n, n, 1), dtype=np.float32)
         col = g.standard_normal((n, n, 3), dtype=np.float32) * 0.5
         _NOISE_BANK[n] = lum + col

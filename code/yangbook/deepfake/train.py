@@ -352,6 +352,8 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
 
 
 # --- book/deepfake/training.md ---
+from yangbook.utils import book_seed
+
 def dataset_tensors(dataset, keys=("image", "label")) -> tuple:
     """Every sample of ``dataset``, stacked per key: tensors for tensor values, a tensor for numbers,
     a NumPy array for anything else (such as the ``method`` strings)."""
@@ -384,7 +386,7 @@ class ImageBatches:
             raise ValueError(f"ImageBatches: need as many labels as images, at least one, and batch_size >= 1; "
                              f"got {len(images)} images, {len(labels)} labels, batch_size {batch_size}")
         self.images, self.labels, self.batch_size, self.shuffle = images, labels, batch_size, shuffle
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(book_seed(seed))
 
     def __len__(self) -> int:
         return -(-len(self.images) // self.batch_size)
@@ -458,14 +460,18 @@ def code_digest() -> str:
 
 
 def run_key(config: dict) -> str:
-    """The store's name for a run: a hash of the configuration, the code, PyTorch and the thread count."""
+    """The store's name for a run: a hash of the configuration, the code, PyTorch, the thread count, the
+    seed base and the CPU kernels asked for (each changes the trained numbers)."""
     try:
         text = json.dumps(config, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise TypeError(f"run_key: the configuration must be plain JSON (str, int, float, bool, None, "
                         f"lists and dicts), got {config!r}: {err}") from None
     h = hashlib.sha256()
-    for part in (text, code_digest(), torch.__version__, str(torch.get_num_threads())):
+    from yangbook.utils import seed_base
+
+    machine = [os.environ.get(v, "") for v in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")]
+    for part in (text, code_digest(), torch.__version__, str(torch.get_num_threads()), str(seed_base()), *machine):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:24]
