@@ -90,7 +90,7 @@ def test_bad_input_is_named():
 
 
 def test_claim_outside_a_notebook_raises_one_line():
-    assert claim("Two is more than one.", 2 > 1, "2 vs 1") is True
+    assert claim("Two is more than one.", 2 > 1, "2 vs 1") is None   # shows nothing at the end of a cell
     with pytest.raises(ClaimFailed, match=r"'One is more than two.'; measured: 1 vs 2"):
         claim("One is more than two.", 1 > 2, "1 vs 2")
     with pytest.raises(TypeError):
@@ -263,6 +263,7 @@ def test_a_false_claim_is_a_note_in_a_readers_build(scratch, tmp_path):
     assert CLAIM_MARKER not in html_en and CLAIM_MARKER not in html_zh
     assert claims_ext.TITLE["zh_CN"] in html_zh and "一比二大。" in html_zh and claims_ext.MEASURED["zh_CN"] in html_zh
     assert "Two is more than one." not in html_en  # a claim that holds shows nothing
+    assert ">True<" not in html_en and ">False<" not in html_en
 
 
 def test_a_false_claim_fails_a_strict_build_in_one_line(scratch, tmp_path):

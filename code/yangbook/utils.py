@@ -264,13 +264,14 @@ class ClaimFailed(AssertionError):
     """A sentence of the book that the numbers of this run do not bear out (raised outside a notebook)."""
 
 
-def claim(sentence: str, holds: bool, measured="") -> bool:
+def claim(sentence: str, holds: bool, measured="") -> None:
     """Check one sentence of the book against the numbers of this run.
 
     ``sentence`` is the English sentence as the page states it (its Chinese comes from the catalogue),
     ``holds`` whether the numbers bear it out, ``measured`` the numbers (a ``Comparison`` or text). In a
     notebook a claim that fails leaves a note on the page and the build's summary (book/_ext/claims.py);
-    elsewhere it raises ``ClaimFailed``. Returns ``holds``.
+    elsewhere it raises ``ClaimFailed``. It returns nothing, so that a cell ending with a claim shows
+    nothing when the claim holds.
     """
     if not isinstance(sentence, str) or not sentence.strip():
         raise TypeError(f"claim: the sentence must be a non-empty string, got {sentence!r}")
@@ -286,7 +287,6 @@ def claim(sentence: str, holds: bool, measured="") -> bool:
             raise ClaimFailed(f"claim not borne out: {record['sentence']!r}; measured: {record['measured']}")
         from IPython.display import display
         display({"text/plain": CLAIM_MARKER + json.dumps(record, ensure_ascii=False)}, raw=True)
-    return ok
 
 
 # --- book/running.md ---
