@@ -49,6 +49,7 @@ extensions = [
     "uistrings",  # HTML: the themes' interface in the page's language (book/_ext/uistrings.py)
     "zhnotebooks",  # HTML zh: the downloads and the Colab notebook in Chinese (book/_ext/zhnotebooks.py)
     "claims",  # a sentence this machine's numbers do not bear out: a note on its page (book/_ext/claims.py)
+    "notfound.extension",  # HTML: 404.html from book/404.md, with absolute links (sphinx-notfound-page)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
@@ -186,6 +187,10 @@ def _per_language(app, config):
     # the date on the PDF's title page, without leading zeros: "December 1, 2026", "2026 年 12 月 1 日"
     config.today_fmt = {"en": "%B %-d, %Y", "zh_CN": "%Y 年 %-m 月 %-d 日"}[lang]
     config.html_title = TITLES[lang]
+    # 404.html is served for any missing address, so its links are absolute: under the language's
+    # folder of _build/html locally, under /<language>/<version>/ on Read the Docs (its canonical URL).
+    if not os.environ.get("READTHEDOCS_CANONICAL_URL"):
+        config.notfound_urls_prefix = f"/{lang}/"
     config.latex_documents = [("index", "yangbook.tex", TITLES[lang], AUTHORS[lang], "manual")]
     if lang == "zh_CN":
         config.latex_elements = dict(LATEX_ELEMENTS_ZH)
@@ -239,4 +244,10 @@ rss_base_url = html_baseurl or {
 rss_feed_length = None  # every dated page: the feed carries the book
 rss_full_text = True
 rss_tags = None  # a feed for every tag of a dated page
+# Each tag's channel is named as the blog names its tag feeds ("Deep Learning on Yang"); translated in
+# locales/zh_CN/LC_MESSAGES/_ext/rss.po ("Yang 的深度学习").
+rss_tag_names = {"deep-learning": "Deep Learning", "getting-started": "Getting Started",
+                 "transformer": "Transformer", "deepfake-detection": "Deepfake Detection",
+                 "appendix": "Appendix"}
+rss_tag_title = "{tag} on Yang"
 # -- end of RSS feeds ---------------------------------------------------------------------------

@@ -336,3 +336,121 @@ def test_chinese_pages_speak_chinese_in_the_interface(site, browser):
     words = set(re.findall(r"[A-Za-z][A-Za-z.-]*", interface))
     allowed = {"Yang", "Colab", "PDF", "pdf", "md", "ipynb", "Ctrl", "K", "GitHub"}
     assert words <= allowed, f"English on the interface of a Chinese page: {sorted(words - allowed)}"
+
+
+# -- the Chinese search, query by query (book/_ext/searchfix.py) --------------------------------
+# What a reader types: whole terms, run together without spaces, and a one-character word beside a
+# two-character one. Each must find every page whose text holds all of its words.
+ZH_QUERIES = ("唇形同步检测", "深度伪造检测器", "眨眼频率", "伪造视频", "眨眼 帧", "帧")
+
+_RUN_QUERIES = """
+const queries = arguments[0];
+return queries.map(q => {
+  const parsed = Search._parseQuery(q);
+  const found = Search._performSearch(...parsed).map(r => r[0]);
+  return [q, [...parsed[1]], [...new Set(found)]];
+});
+"""
+
+
+def _zh_page_texts() -> dict[str, str]:
+    """docname -> the text of the page's article (what the index was built from), tags stripped."""
+    root = HTML / "zh_CN"
+    texts = {}
+    for page in root.rglob("*.html"):
+        if "_static" in page.parts or page.name in ("search.html", "genindex.html"):
+            continue
+        html = page.read_text(encoding="utf-8")
+        m = re.search(r"<article.*?</article>", html, flags=re.S)
+        if not m:
+            continue
+        text = re.sub(r"<(script|style)\b.*?</\1>", " ", m.group(0), flags=re.S)
+        text = re.sub(r"<[^>]+>", "", text)
+        texts[str(page.relative_to(root).with_suffix(""))] = text
+    return texts
+
+
+def _run_zh_queries(site, browser, queries):
+    errors = _open(browser, f"{site}/zh_CN/search.html")
+    assert not errors, errors
+    _wait(browser, "return typeof Search !== 'undefined' && Search.hasIndex()", what="the zh search index")
+    return browser.execute_script(_RUN_QUERIES, list(queries))
+
+
+def test_chinese_search_segments_the_query(site, browser):
+    texts = _zh_page_texts()
+    results = _run_zh_queries(site, browser, ZH_QUERIES)
+    bad = []
+    for query, words, found in results:
+        expected = {doc for doc, text in texts.items() if all(w in text for w in query.split())}
+        missing = expected - set(found)
+        if not found or missing:
+            bad.append(f"{query!r} (cut as {words}): {len(found)} pages; misses {sorted(missing)}")
+    assert not bad, "\n".join(bad)
+    cut = {query: words for query, words, _ in results}
+    assert cut["唇形同步检测"] == ["唇形同步", "检测"], cut
+    assert cut["眨眼频率"] == ["眨眼", "频率"], cut
+
+
+def test_chinese_search_finds_every_pair_of_glossary_terms(site, browser):
+    """Two glossary terms typed together (with a space, or run together) find every page that holds both."""
+    texts = _zh_page_texts()
+    terms = sorted({zh for _, zh, _, _ in _glossary() if CJK.search(zh) and " " not in zh})
+    pairs = [(a, b) for i, a in enumerate(terms) for b in terms[i + 1:]]
+    pairs = [(a, b) for a, b in pairs if any(a in t and b in t for t in texts.values())]
+    assert len(pairs) > 100, f"only {len(pairs)} pairs of glossary terms share a page"
+    queries = [f"{a} {b}" for a, b in pairs] + [f"{a}{b}" for a, b in pairs]
+    bad = []
+    for query, words, found in _run_zh_queries(site, browser, queries):
+        a, b = query.split() if " " in query else next((a, b) for a, b in pairs if a + b == query)
+        expected = {doc for doc, text in texts.items() if a in text and b in text}
+        missing = expected - set(found)
+        if missing:
+            bad.append(f"{query!r} (cut as {words}): misses {sorted(missing)}")
+    assert not bad, f"{len(bad)} of {len(queries)} queries miss pages:\n" + "\n".join(bad[:30])
+
+
+# -- the 404 page (book/404.md, sphinx-notfound-page) -----------------------------------------
+class _NotFoundHandler(_QuietHandler):
+    """Answers a missing address as Read the Docs does: status 404, the language's 404.html."""
+
+    def send_error(self, code, message=None, explain=None):
+        lang = self.path.lstrip("/").split("/", 1)[0]
+        page = Path(self.directory) / lang / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize("lang, title", [("en", "Page not found"), ("zh_CN", "页面未找到")])
+def test_missing_page_shows_the_404_page_at_any_depth(html_dir, browser, lang, title):
+    if not (html_dir / lang / "404.html").exists():
+        pytest.fail(f"{lang}/404.html was not built (book/404.md, sphinx-notfound-page)")
+    handler = functools.partial(_NotFoundHandler, directory=str(html_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        url = f"{base}/{lang}/deepfake/no/such/chapter.html"
+        errors = [e for e in _open(browser, url) if "chapter.html" not in e["message"]]
+        assert not errors, f"the 404 page logs errors at {url}: {errors}"
+        heading = browser.execute_script("return document.querySelector('article h1').textContent")
+        assert title in heading, heading
+        # the theme's stylesheet reached the page (a relative link would have missed it at this depth)
+        sheets = browser.execute_script("return document.styleSheets.length")
+        assert sheets >= 5, f"only {sheets} stylesheets loaded"
+        links = browser.execute_script(
+            "return Array.from(document.querySelectorAll('article a[href], nav a[href], link[href]'))"
+            ".map(a => a.getAttribute('href'))")
+        relative = [h for h in links if not h.startswith(("/", "#", "http"))]
+        assert not relative, f"relative links on the 404 page: {relative}"
+        for href in {h for h in links if h.startswith("/") and not h.endswith(".pdf")}:
+            assert _fetch(base + href.split("#")[0]), href
+    finally:
+        server.shutdown()
+        server.server_close()

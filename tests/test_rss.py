@@ -124,6 +124,49 @@ def _toc_pages() -> list[str]:
     return [p.relative_to(BOOK).as_posix() for p in book_pages()]
 
 
+def test_chapters_have_distinct_dates_in_reading_order():
+    """A feed reader orders items by their dates: no two chapters share one, and chapters that
+    appeared together (within a minute) are dated in the book's reading order."""
+    from rss import parse_date
+    dated = [(rel, parse_date(front_matter(BOOK / rel)["date"], rel))
+             for rel in _toc_pages() if rel not in UNDATED]
+    seen: dict = {}
+    for rel, date in dated:
+        assert date not in seen, f"{rel} and {seen[date]} share the date {date.isoformat()}"
+        seen[date] = rel
+    for i, (a, da) in enumerate(dated):
+        for b, db in dated[i + 1:]:
+            if abs((db - da).total_seconds()) < 60:
+                assert da < db, f"{a} comes before {b} in the book but is dated after it ({da} > {db})"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_tag_channels_are_named_for_their_tags(html_dir, lang):
+    """Each tag's channel has its own title, the tag's name in the edition's language (the blog's
+    scheme, "Deep Learning on Yang"); the pages' head links carry the same titles."""
+    root = html_dir / lang
+    titles = {f.relative_to(root).as_posix(): parse(f).feed.title for f in feeds_of(html_dir, lang)}
+    tags = {path: title for path, title in titles.items() if path.startswith("tags/")}
+    assert len(set(tags.values())) == len(tags), f"{lang}: tag channels share a title: {tags}"
+    # the book is named for the blog's deep-learning tag, so that channel alone bears the book's title
+    same = [path for path, title in tags.items() if title == titles["index.xml"]]
+    assert same == [TAG_FEED], f"{lang}: tag channels titled like the book: {same}"
+    expected = {"en": {"tags/deepfake-detection/index.xml": "Deepfake Detection on Yang",
+                       "tags/deep-learning/index.xml": "Deep Learning on Yang"},
+                "zh_CN": {"tags/deepfake-detection/index.xml": "Yang 的深度伪造检测",
+                          "tags/deep-learning/index.xml": "Yang 的深度学习",
+                          "tags/transformer/index.xml": "Yang 的 Transformer"}}[lang]
+    assert {k: titles[k] for k in expected} == expected
+    for path, title in titles.items():
+        description = parse(root / path).feed.subtitle
+        assert title in description, (path, description)
+        if lang == "zh_CN":
+            assert CJK.search(title) and not re.search(r"\bon\b|Appendix|Getting", title), title
+    page = (root / "deepfake" / "mesonet.html").read_text(encoding="utf-8")
+    heads = {unescape(t) for t, _ in HEAD_LINK.findall(page)}
+    assert titles["tags/deepfake-detection/index.xml"] in heads, heads
+
+
 def test_every_chapter_is_dated_and_tagged():
     """A new chapter reaches subscribers: every page but the cover and the back matter has a date
     with an offset and its part's tag in its front matter."""
@@ -186,7 +229,9 @@ def test_every_page_links_its_feeds(html_dir, lang):
     for page in pages:
         text = page.read_text("utf-8")
         head = text[: text.index("</head>")]
-        targets = [(page.parent / href).resolve() for _, href in HEAD_LINK.findall(head)]
+        # 404.html links absolutely (it is served at any depth): "/en/index.xml" is under html_dir
+        targets = [(html_dir / href.lstrip("/") if href.startswith("/") else page.parent / href).resolve()
+                   for _, href in HEAD_LINK.findall(head)]
         assert (root / "index.xml").resolve() in targets, page
         assert all(t.is_file() for t in targets), page
     tagged = (root / "transformer" / "index.html").read_text("utf-8")

@@ -21,7 +21,9 @@ LOCALE = BOOK / "locales" / "zh_CN" / "LC_MESSAGES"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ROLE = re.compile(r"\{[a-z:-]+\}`[^`]*`")
 MATH = re.compile(r"\$[^$]+\$")
-ZH_TWIN = re.compile(r"(\{glue:text\}`[a-z0-9_]+_v_[a-z0-9_]+)_zh`")
+# a glued value may be pasted in its Chinese twin, the key with "_zh": a verdict in Chinese
+# (yangbook.utils.glue_verdict), a count in 万 and 亿 (the benchmark's bm_*_mmacs_zh, model_*_count_zh)
+ZH_TWIN = re.compile(r"(\{glue:text\}`[a-z0-9_]+)_zh`")
 
 
 def catalogues() -> list[Path]:
@@ -36,6 +38,7 @@ def page_catalogues() -> list[Path]:
 def test_one_catalogue_per_page():
     have = {p.relative_to(LOCALE).with_suffix("").as_posix() for p in page_catalogues()}
     want = {p.relative_to(BOOK.resolve()).with_suffix("").as_posix() for p in tangle.pages_in_order(BOOK)}
+    want.add("404")  # outside the contents (orphan), served for a missing address (sphinx-notfound-page)
     assert want <= have, f"pages without a catalogue (run `make po`): {sorted(want - have)}"
     assert not have - want, f"catalogues of pages that no longer exist: {sorted(have - want)}"
 
@@ -52,7 +55,8 @@ def test_catalogue_is_complete(po_path):
     assert not obsolete, f"obsolete entries (delete them): {obsolete}"
     for e in po.translated_entries():
         # roles (citations, references) and inline math must survive translation unchanged
-        # a glued verdict may be pasted in its Chinese twin, the key with "_zh" (yangbook.utils.glue_verdict)
+        # a glued verdict may be pasted in its Chinese twin, the key with "_zh" (yangbook.utils.glue_verdict),
+        # and so may a glued count that Chinese writes in 万 (the benchmark's bm_*_mmacs_zh)
         zh_twin = [ZH_TWIN.sub(r"\1`", r) for r in ROLE.findall(e.msgstr)]
         assert sorted(ROLE.findall(e.msgid)) == sorted(zh_twin), f"roles changed in: {e.msgid[:70]}"
         assert sorted(MATH.findall(e.msgid)) == sorted(MATH.findall(e.msgstr)), f"math changed in: {e.msgid[:70]}"
@@ -150,7 +154,8 @@ def test_language_switcher_on_every_page(html_dir):
             m = re.search(r'<a class="yang-lang" href="([^"]+)" hreflang="([^"]+)"', html)
             assert m, f"{lang}/{page.relative_to(html_dir / lang)}: no language switcher"
             assert m.group(2) == other.replace("_", "-")
-            target = (page.parent / m.group(1)).resolve()
+            href = m.group(1)  # 404.html links absolutely (it is served at any depth): "/zh_CN/404.html"
+            target = (html_dir / href.lstrip("/") if href.startswith("/") else page.parent / href).resolve()
             assert target == (html_dir / other / page.relative_to(html_dir / lang)).resolve()
             assert target.exists(), f"{page}: switcher leads to a missing page {target}"
 
@@ -211,32 +216,121 @@ def _glossary():
     return glossary.terms()
 
 
+# Glossary rows whose English word has other senses in the book, or whose old renderings must not come
+# back. "en" is the sense to look for; "other" the phrasings of the other senses, removed from the
+# English before the search (both case-insensitive); "zh" the rendering the message must use (a regular
+# expression; the glossary's Chinese term if absent); "not_zh" old renderings it must not use. Every
+# other row is looked for as its English term is written.
+SENSES = {
+    "head": dict(  # the output layers of a classifier, not an attention head of Part I
+        en=r"\bheads?\b",
+        other=r"multi-head|talking-head|\bhead[- ](?:start|motion|moves)\b"
+              r"|\b(?:one|two|four|eight|sixteen|several|many|single|\d+) heads?\b|\b(?:each|every) head\b"
+              r"|\ba head (?:does|picking)\b|\bheads? of (?:the )?(?:first|last|every) layer\b|\blayer's heads\b"
+              r"|\b(?:number|batch|average) of (?:several )?heads\b|\bover (?:the )?heads\b|\bbase's heads\b"
+              r"|\bseparates the heads\b|\bheads of width\b|\bheads, key size\b",
+        not_zh=r"头部|分类头"),
+    "protocol": dict(en=r"\bprotocols?\b", not_zh=r"规程"),
+    "full size, full scale": dict(en=r"\bfull[- ](?:size|sized|scale|scaled)\b", not_zh=r"全规模|全尺寸"),
+    "family": dict(en=r"\bfamil(?:y|ies)\b"),
+    "stream": dict(  # a sub-network of a two-stream model (F3-Net, SyncNet), not a program's output stream
+        en=r"\bstreams?\b|\btwo-stream\b",
+        other=r"\b(?:error|output|input|byte|media) streams?\b|\bstreams? of (?:a|the) (?:file|container)\b",
+        zh=r"(?<![交主潮])流(?![水程行畅传])",   # not 交流, 流水线, 流程, …
+        not_zh=r"分支流"),
+    "core": dict(  # of a CPU, not the core of an idea
+        en=r"\bcores?\b|\bdual-core\b",
+        other=r"\bcore (?:content|mechanism|idea|problem)s?\b|\bat its core\b",
+        zh=r"核(?!心)", not_zh=r"(?:个|双|CPU ?)核心"),
+    "post-LN": dict(en=r"\bpost-LN\b", not_zh=r"(?i)\bpost-LN\b"),
+    "pre-LN": dict(en=r"\bpre-LN\b", not_zh=r"(?i)\bpre-LN\b"),
+}
+
+
+def _term_checks():
+    """(English term, Chinese term, sense, other senses, required rendering, forbidden rendering) per
+    glossary row with a Chinese term."""
+    rows = {en: zh for en, zh, _, _ in _glossary()}
+    assert set(SENSES) <= set(rows), f"SENSES names terms the glossary lacks: {sorted(set(SENSES) - set(rows))}"
+    checks = []
+    for en, zh in rows.items():
+        if not CJK.search(zh):
+            continue
+        sense = SENSES.get(en)
+        if sense:
+            rx = re.compile(sense["en"], re.I)
+            other = re.compile(sense["other"], re.I) if "other" in sense else None
+            want = re.compile(sense.get("zh", re.escape(zh)))
+            never = re.compile(sense["not_zh"]) if "not_zh" in sense else None
+        else:
+            words = re.escape(en).replace(r"\-", "[- ]?").replace("isation", "i[sz]ation")
+            # lower case anywhere, or capitalised at the start: a capitalised word inside a sentence
+            # is a name (the "Deepfake" dataset, the "Deepfakes" method)
+            rx = re.compile(rf"(?:\b{words}|^{words[0].upper()}{words[1:]})(?:s|es)?\b")
+            other, want, never = None, re.compile(re.escape(zh)), None
+        checks.append((en, zh, rx, other, want, never))
+    return checks
+
+
 def test_glossary_renderings_are_used_everywhere():
-    """Every translated message whose English uses a glossary term renders it as the glossary says."""
+    """Every translated message whose English uses a glossary term, in the glossary's sense, renders it
+    as the glossary says, and not in a rendering the book has given up (SENSES)."""
     strip = re.compile(r"\{[a-z:-]+\}`[^`]*`|`[^`]*`|\$[^$]*\$|\"[^\"]*\"|“[^”]*”|\([^)]*\.md\)")
     bad = []
-    terms = [(en, zh) for en, zh, _, _ in _glossary() if CJK.search(zh)]
+    checks = _term_checks()
     for po_path in sorted(LOCALE.rglob("*.po")):
         if po_path.name == "glossary.po":
             continue
         for e in polib.pofile(str(po_path)).translated_entries():
-            if e.msgstr == e.msgid or "\\" in e.msgid:
-                continue  # names, titles and code kept as they are; mathematics
             text = strip.sub(" ", e.msgid)
-            for en, zh in terms:
-                words = re.escape(en).replace(r"\-", "[- ]?").replace("isation", "i[sz]ation")
-                # lower case anywhere, or capitalised at the start: a capitalised word inside a sentence
-                # is a name (the "Deepfake" dataset, the "Deepfakes" method)
-                rx = re.compile(rf"(?:\b{words}|^{words[0].upper()}{words[1:]})(?:s|es)?\b")
-                if rx.search(text) and zh not in e.msgstr:
+            if e.msgstr == e.msgid or "\\" in text:
+                continue  # names, titles and code kept as they are; display mathematics (inline math is stripped)
+            for en, zh, rx, other, want, never in checks:
+                if not rx.search(other.sub(" ", text) if other else text):
+                    continue
+                if not want.search(e.msgstr):
                     bad.append(f"{po_path.relative_to(LOCALE)}: '{en}' is not {zh}: {e.msgstr[:60]}")
+                elif never and never.search(e.msgstr):
+                    bad.append(f"{po_path.relative_to(LOCALE)}: '{en}' is rendered "
+                               f"{never.search(e.msgstr).group(0)!r}, not {zh}: {e.msgstr[:60]}")
+    assert not bad, "\n".join(bad)
+
+
+def test_glossary_terms_are_searchable(tmp_path):
+    """The Chinese search can find every Chinese glossary term. A term is indexed whole only if it has
+    no space: glossary.py gives jieba the terms without one as a user dictionary. A term with a space
+    (a Chinese word beside a Latin one, 后置 LN) is searched for as its words, so each Chinese word of it
+    must be one word for jieba on its own, and no space may fall between two Chinese characters. The
+    index is the one the build makes: the book's Chinese search language (searchfix.py) on jieba."""
+    pytest.importorskip("jieba")
+    import glossary
+    import searchfix
+    from sphinx.search.zh import SearchChinese
+    config = SimpleNamespace(language="zh_CN", html_search_options={})
+    glossary._search_dictionary(SimpleNamespace(doctreedir=str(tmp_path)), config)
+    classes = [c for c in vars(searchfix).values()
+               if isinstance(c, type) and issubclass(c, SearchChinese) and c is not SearchChinese]
+    lang = (classes[0] if classes else SearchChinese)(config.html_search_options)
+    bad = []
+    for en, zh, _, _ in _glossary():
+        if not CJK.search(zh):
+            continue
+        if re.search(r"[\u4e00-\u9fff]\s+[\u4e00-\u9fff]", zh):
+            bad.append(f"{en}: {zh!r} has a space between Chinese characters")
+            continue
+        indexed = {w for w in (lang.stem(word).lower() for word in lang.split(zh)) if lang.word_filter(w)}
+        missing = [part for part in zh.split() if CJK.search(part) and part not in indexed]
+        if missing:
+            bad.append(f"{en}: {zh!r} would not be in the Chinese search index as {missing}")
     assert not bad, "\n".join(bad)
 
 
 def test_zh_search_index_keeps_glossary_terms_whole(html_dir):
     text = (html_dir / "zh_CN" / "searchindex.js").read_text(encoding="utf-8")
     index = json.loads(text[text.index("(") + 1: text.rindex(")")])["terms"]
-    missing = [zh for _, zh, _, _ in _glossary() if CJK.search(zh) and zh not in index]
+    # a term with a space (后置 LN) is searched for as its words: each Chinese word of it must be there
+    missing = [zh for _, zh, _, _ in _glossary()
+               if any(CJK.search(part) and part not in index for part in zh.split())]
     assert not missing, f"not in the Chinese search index as whole words: {missing}"
 
 
@@ -282,12 +376,21 @@ def test_chinese_notebooks_for_colab_are_committed_translated_and_share_the_code
         assert re.search(rf'href="https://colab\.research\.google\.com/[^"]+/book/{re.escape(docname)}\.ipynb"', en_page)
 
 
+def _cells_notebook(path: Path):
+    import nbformat
+    return nbformat.read(path, as_version=4)
+
+
 def test_chinese_downloads_carry_the_chinese_prose(html_dir):
+    import readerview
     import zhnotebooks as Z
     from readerview import notebook_pages
     for md in notebook_pages(BOOK):
         docname = md.relative_to(BOOK).with_suffix("").as_posix()
         catalog = Z.load_catalog(LOCALE / f"{docname}.po")
+        # the downloads show the glued values where the messages hold glue roles (readerview.paste_glue)
+        values = readerview.glue_values(_cells_notebook(html_dir / "zh_CN" / "_sources" / f"{docname}.ipynb"))
+        catalog = {k: readerview.paste_glue(v, values) for k, v in catalog.items()}
         source = (html_dir / "zh_CN" / "_sources" / f"{docname}.md").read_text(encoding="utf-8")
         english = md.read_text(encoding="utf-8")
         body = english[Z._FRONT_MATTER.match(english).end():]     # the description is metadata, not a cell
@@ -302,3 +405,13 @@ def test_chinese_downloads_carry_the_chinese_prose(html_dir):
         assert sum(v in prose for _, v in long) >= len(long) - len(long) // 20, f"{docname}.ipynb download is English"
     en = (html_dir / "en" / "_sources" / "deepfake" / "mesonet.md").read_text(encoding="utf-8")
     assert not CJK.search(en.split("```")[0]), "the English download must stay English"
+
+
+def test_back_matter_caption_names_what_it_holds(html_dir):
+    """The contents' last group holds the glossary and the references; its Chinese caption says both
+    (参考资料 alone read as "the references")."""
+    page = (html_dir / "zh_CN" / "index.html").read_text(encoding="utf-8")
+    caption = re.search(r'<p aria-level="2" class="caption"[^>]*>\s*<span class="caption-text">([^<]*)</span>'
+                        r'(?:(?!caption-text).)*?href="glossary\.html"', page, re.S)
+    assert caption, "no contents caption above the glossary's link on the zh cover"
+    assert "术语" in caption.group(1) and "参考文献" in caption.group(1), caption.group(1)

@@ -39,7 +39,14 @@ Configuration (``conf.py``):
     The channel title.
 ``rss_description`` (default ``"Recent content in {title}"``)
     The channel description; translated through the ``_ext/rss`` catalogue, then ``{title}`` is
-    replaced by the channel title.
+    replaced by the channel title (of the site feed, or of the tag's feed).
+``rss_tag_names`` (default ``{}``)
+    ``{tag: name}``: the name a tag's feed shows, e.g. ``{"deepfake-detection": "Deepfake
+    Detection"}``; translated through the ``_ext/rss`` catalogue. A tag without one shows itself.
+``rss_tag_title`` (default ``"{title} – {tag}"``)
+    The title of a tag's channel (and of its ``<link>`` in the pages' head), translated through the
+    ``_ext/rss`` catalogue; ``{tag}`` is replaced by the tag's translated name and ``{title}`` by
+    the site channel's title. The blog's own scheme is ``"{tag} on Yang"``.
 ``rss_language`` (default ``None``: ``en`` -> ``en-US``, otherwise ``language`` with a dash,
 ``zh_CN`` -> ``zh-CN``)
     The channel's ``<language>``.
@@ -65,7 +72,7 @@ from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
 from sphinx.util.osutil import relative_uri
 
-__version__ = "1.0"
+__version__ = "1.1"
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +249,9 @@ def _plan(app: Sphinx, env) -> None:
     written."""
     if not _feeds_wanted(app):
         if getattr(app.builder, "name", None) == "gettext":
-            app.builder.catalogs[CATALOGUE].add(app.config.rss_description, _Origin("conf.py"))
+            for message in (app.config.rss_description, app.config.rss_tag_title,
+                            *app.config.rss_tag_names.values()):
+                app.builder.catalogs[CATALOGUE].add(message, _Origin("conf.py"))
         return
     posts = []
     for docname in sorted(env.found_docs):
@@ -311,7 +320,7 @@ def _head_links(app: Sphinx, pagename: str, templatename: str, context: dict, do
     links = [(title, FEED_FILE)]
     tags = parse_tags(app.env.metadata.get(pagename, {}).get("tags"), pagename)
     links += [
-        (f"{title} – {tag}", f"{TAG_DIR}/{plan.tag_feeds[tag]}/{FEED_FILE}")
+        (tag_channel_title(app, tag), f"{TAG_DIR}/{plan.tag_feeds[tag]}/{FEED_FILE}")
         for tag in tags
         if tag in plan.tag_feeds
     ]
@@ -329,6 +338,18 @@ def _head_links(app: Sphinx, pagename: str, templatename: str, context: dict, do
 # -- writing -------------------------------------------------------------------------------------
 def channel_title(app: Sphinx) -> str:
     return app.config.rss_title or app.config.project
+
+
+def tag_channel_title(app: Sphinx, tag: str) -> str:
+    """The title of ``tag``'s channel: its translated name in the translated ``rss_tag_title``."""
+    name = app.config.rss_tag_names.get(tag)
+    name = _translate(app, CATALOGUE, name) if name else tag
+    template = _translate(app, CATALOGUE, app.config.rss_tag_title)
+    title = template.replace("{tag}", name).replace("{title}", channel_title(app))
+    if (app.config.language or "").startswith("zh"):  # a space between Chinese and Latin words
+        title = re.sub(r"([\u4e00-\u9fff])([A-Za-z0-9])", r"\1 \2", title)
+        title = re.sub(r"([A-Za-z0-9])([\u4e00-\u9fff])", r"\1 \2", title)
+    return title
 
 
 def _absolute(node: nodes.Node, page_url: str) -> nodes.Node:
@@ -383,18 +404,18 @@ def _write_feeds(app: Sphinx, exception) -> None:
     plan: Plan | None = getattr(app.builder, "_rss_plan", None)
     if plan is None or not plan.posts:
         return
-    title = channel_title(app)
-    description = _translate(app, CATALOGUE, app.config.rss_description).replace("{title}", title)
+    description = _translate(app, CATALOGUE, app.config.rss_description)
     items = {post.docname: _item(app, plan, post) for post in plan.posts}
     outdir = Path(app.outdir)
-    feeds = {FEED_FILE: plan.posts}
+    feeds = {FEED_FILE: (channel_title(app), plan.posts)}
     for tag, folder in plan.tag_feeds.items():
-        feeds[f"{TAG_DIR}/{folder}/{FEED_FILE}"] = [p for p in plan.posts if tag in p.tags]
-    for path, posts in feeds.items():
+        feeds[f"{TAG_DIR}/{folder}/{FEED_FILE}"] = (
+            tag_channel_title(app, tag), [p for p in plan.posts if tag in p.tags])
+    for path, (title, posts) in feeds.items():
         posts = posts[: app.config.rss_feed_length]
         fg = FeedGenerator()
         fg.title(title)
-        fg.description(description)
+        fg.description(description.replace("{title}", title))
         # feedgen uses the last link as the RSS <link>, and the rel="self" one as <atom:link>
         fg.link(href=plan.base_url + quote(path), rel="self", type="application/rss+xml")
         fg.link(href=plan.base_url, rel="alternate")
@@ -450,6 +471,10 @@ def setup(app: Sphinx) -> dict:
                          description="channel title; default project")
     app.add_config_value("rss_description", "Recent content in {title}", "html", types=(str,),
                          description="channel description, translated via the _ext/rss catalogue")
+    app.add_config_value("rss_tag_names", {}, "html", types=(dict,),
+                         description="{tag: name shown by its feed}, translated via _ext/rss")
+    app.add_config_value("rss_tag_title", "{title} – {tag}", "html", types=(str,),
+                         description="a tag channel's title, translated via _ext/rss")
     app.add_config_value("rss_language", None, "html", types=(str, NONE_TYPE),
                          description="channel language; default en-US for en, "
                          "else language with a dash")

@@ -143,7 +143,11 @@ def translate_markdown(text: str, catalog: dict[str, str]) -> tuple[str, int, in
 
 
 def translate_notebook(notebook, catalog: dict[str, str]) -> tuple[int, int]:
-    """Translate the markdown cells of an nbformat notebook in place; (blocks seen, translated)."""
+    """Translate the markdown cells of an nbformat notebook in place, and its ``description``
+    (the page's front matter, which jupytext keeps in the metadata); (blocks seen, translated)."""
+    description = notebook.metadata.get("description")
+    if isinstance(description, str) and description.strip() in catalog:
+        notebook.metadata["description"] = catalog[description.strip()].replace("\n", " ")
     seen = done = 0
     for cell in notebook.cells:
         if cell.cell_type != "markdown":
@@ -179,14 +183,15 @@ def _write_colab_notebooks(app: Sphinx) -> None:
         return
     import nbformat
 
-    from readerview import notebook_pages
+    from readerview import cached_values, notebook_pages, paste_notebook, twin_notebook
 
     src = Path(app.srcdir)
     changed = 0
-    for md in notebook_pages(src):                      # readerview has just written the English twins
+    for md in notebook_pages(src):
         docname = md.relative_to(src).with_suffix("").as_posix()
-        notebook = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+        notebook = twin_notebook(md)                    # the English twin before its values are pasted
         translate_notebook(notebook, _catalog_for(app, docname))
+        paste_notebook(notebook, cached_values(app, md))   # the translations quote the same keys
         target = src / NOTEBOOK_DIR / f"{docname}.ipynb"
         text = nbformat.writes(notebook) + "\n"
         if target.exists() and target.read_text(encoding="utf-8") == text:
@@ -217,27 +222,31 @@ def _colab_link(app: Sphinx, pagename: str, templatename: str, context: dict, do
 
 
 def _translate_downloads(app: Sphinx, exception) -> None:
-    """Rewrite the download menu's ``_sources/<page>.md`` and ``.ipynb`` of the Chinese build in Chinese."""
+    """Rewrite the download menu's ``_sources/<page>.md`` and ``.ipynb`` of the Chinese build in Chinese,
+    and the Colab notebooks again (on a cold build the cache held no values when the build began)."""
     if exception is not None or not _is_zh_html(app):
         return
+    _write_colab_notebooks(app)
     import nbformat
 
-    from readerview import notebook_pages
+    from readerview import cached_values, notebook_pages, paste_glue, paste_notebook
 
     src, out = Path(app.srcdir), Path(app.outdir) / "_sources"
     for md in notebook_pages(src):
         docname = md.relative_to(src).with_suffix("").as_posix()
         catalog = _catalog_for(app, docname)
+        values = cached_values(app, md)
         source = out / f"{docname}.md"
         if source.exists():
             text = translate_front_matter(md.read_text(encoding="utf-8"), catalog)
             head = _FRONT_MATTER.match(text)
             body, _, _ = translate_markdown(text[head.end():] if head else text, catalog)
-            source.write_text((text[:head.end()] if head else "") + body, encoding="utf-8")
+            source.write_text(paste_glue((text[:head.end()] if head else "") + body, values), encoding="utf-8")
         executed = out / f"{docname}.ipynb"
         if executed.exists():
             notebook = nbformat.read(executed, as_version=4)
             translate_notebook(notebook, catalog)
+            paste_notebook(notebook, values)
             nbformat.write(notebook, executed)
 
 
