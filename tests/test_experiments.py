@@ -28,7 +28,9 @@ def test_no_scaling_equals_scaling_with_queries_multiplied_by_sqrt_dk():
         scaled.w_q.bias.mul_(math.sqrt(4))
     x, m = torch.randn(3, 6, 16), torch.randn(3, 4, 16)
     torch.testing.assert_close(plain(x, m, m), scaled(x, m, m))
-    assert plain.w_q.out_features == 2 * 4 and plain.w_o.in_features == 2 * 4
+    assert plain.w_q.out_features == 2 * 4 and plain.w_k.out_features == 2 * 4
+    # the values keep the paper's width d_model / h (Table 3, rows (B), change d_k alone)
+    assert plain.w_v.out_features == 2 * 8 and plain.w_o.in_features == 2 * 8
 
 
 def test_a_free_dk_changes_the_projections_and_keeps_the_shapes():
@@ -73,3 +75,69 @@ def test_a_run_is_repeatable_and_measures_the_averaged_checkpoints():
     assert first["ce"] == second["ce"] and 0 <= first["acc"] <= 1 and 0 <= first["exact"] <= 1
     assert first["avg_ce"] != first["ce"]        # three different checkpoints were averaged
     assert run(config, seed=2)["loss"] != first["loss"]
+
+
+def test_row_b_counts_match_the_papers_with_values_of_full_width():
+    """Table 3 (B): d_k = 16 and 32 at the base's sizes give the paper's 58M and 60M only when d_v
+    stays 64; with d_v = d_k (the old variant) they would be far below. Counted on the real layers."""
+    def attention(d_k, d_v=None):
+        return sum(p.numel() for p in VariantAttention(512, 8, d_k=d_k, d_v=d_v).parameters())
+    base = attention(None)
+    # 6 encoder layers (1 attention) + 6 decoder layers (2 attentions) = 18 attentions
+    for d_k, paper_millions in ((16, 58), (32, 60)):
+        drop = 18 * (base - attention(d_k)) / 1e6
+        assert round(65 - drop) == paper_millions, (d_k, drop)
+        tied = 18 * (base - attention(d_k, d_v=d_k)) / 1e6
+        assert round(65 - tied) <= paper_millions - 4, (d_k, tied)
+
+
+@pytest.mark.parametrize("config", [{}, {"norm_first": True}, {"heads": 1}, {"heads": 8}, {"heads": 16},
+                                    {"d_k": 4}, {"d_k": 16}, {"scaled": False}, {"scaled": False, "d_k": 16}],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "base")
+def test_cached_decoding_is_the_models_own_for_every_variant(config):
+    """Every attention the experiments build decodes the same with the cache as without it: the
+    first step's logits agree with the full decoder's, and so do greedy outputs."""
+    from yangbook.transformer import IncrementalDecoder, greedy_decode, padding_mask
+    torch.manual_seed(0)
+    model = build(check_config({**config, "dropout": 0.0}), vocab_size=20).eval()
+    with torch.no_grad():                      # larger weights, so that a wrong scale shows
+        for p in model.parameters():
+            p.mul_(3.0)
+    src = torch.randint(3, 20, (3, 6))
+    src[2, 4:] = 0                             # padding in one row
+    mask = padding_mask(src, 0)
+    memory = model.encode(src, mask)
+    bos = torch.full((3, 1), 1, dtype=torch.long)
+    with torch.no_grad():
+        full = model.decode(bos, memory, mask)[:, -1]
+        cached = IncrementalDecoder(model, memory, mask).step(bos[:, 0])
+    torch.testing.assert_close(cached, full, atol=1e-4, rtol=1e-4)
+    assert greedy_decode(model, src, max_len=8, eos_id=-1, cache=True) == \
+           greedy_decode(model, src, max_len=8, eos_id=-1, cache=False)
+
+
+def test_the_cache_refuses_an_attention_it_cannot_serve():
+    from yangbook.transformer import IncrementalDecoder, padding_mask
+
+    class Foreign(torch.nn.Module):
+        def forward(self, q, k, v, mask=None):
+            return q
+
+    model = build(check_config({}), vocab_size=20).eval()
+    model.decoder[0].cross_attn = Foreign()
+    src = torch.randint(3, 20, (2, 5))
+    with pytest.raises(TypeError, match="decoder layer 0's cross_attn is a Foreign"):
+        IncrementalDecoder(model, model.encode(src, padding_mask(src, 0)), padding_mask(src, 0))
+
+
+def test_the_papers_bias_free_projections_can_be_built():
+    """attn_bias=False reaches every attention projection (4 per attention, 3 attentions a layer pair)
+    and nothing else: the feed-forward networks keep their biases, as in the paper's FFN."""
+    from yangbook.transformer import Transformer
+    kw = dict(d_model=32, num_heads=4, num_layers=2, d_ff=64)
+    with_bias, without = Transformer(20, 20, **kw), Transformer(20, 20, attn_bias=False, **kw)
+    attentions = [m for m in without.modules() if isinstance(m, MultiHeadAttention)]
+    assert len(attentions) == 2 * 3 and all(lin.bias is None for a in attentions
+                                            for lin in (a.w_q, a.w_k, a.w_v, a.w_o))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(with_bias) - count(without) == 6 * 4 * 32

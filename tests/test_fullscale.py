@@ -138,12 +138,26 @@ def test_shipped_configurations_are_valid(tmp_path):
         cfg = FS.load_config(p)
         assert cfg["model"]["name"] in ("Meso4", "MesoInception4", "Xception") and cfg["data"]["dataset"] == "ffpp"
     assert FS.load_config(FS.CONFIGS / "xception.toml")["train"]["head_epochs"] == 3
+    # a shipped configuration is found by its name, with or without .toml; an unknown name lists them
+    assert FS.find_config("meso4") == FS.CONFIGS / "meso4.toml" == FS.find_config("meso4.toml")
+    with pytest.raises(FileNotFoundError, match="meso4, mesoinception4, xception"):
+        FS.find_config("meso5")
+    # MesoNet's schedule, against the paper: /10 every 1,000 iterations of 75 images on its 12,361
+    # training faces (5,111 forged, 7,250 real) is every 6 epochs, down to 10^-6
+    for name in ("meso4", "mesoinception4"):
+        t = FS.load_config(FS.CONFIGS / f"{name}.toml")["train"]
+        assert t["lr_step_unit"] == "epoch" and t["lr_step"] == round(1000 * 75 / (5111 + 7250))
+        assert (t["lr"], t["lr_gamma"], t["lr_min"], t["batch_size"]) == (1e-3, 0.1, 1e-6, 75)
+    # Xception starts from ImageNet weights, as FaceForensics++ did
+    assert FS.load_config(FS.CONFIGS / "xception.toml")["model"]["init"].endswith("xception-b0b7af25.pth")
     bad = tmp_path / "bad.toml"
     for text, match in (("[model]\nname = 'Meso4'\n[train]\nepochs = 1\nbatch_size = 2\nlr = 1e-3\n[output]\ndir = 'x'\n",
                          "missing \\[data\\] dataset"),
                         ("[model]\nname = 'Meso4'\nsize = 3\n", "unknown key \\[model\\] size"),
                         ("[model]\nname = 'Meso4'\n[train]\nepochs = 'ten'\n", "epochs must be int"),
-                        ("[model\n", "not valid TOML")):
+                        ("[model\n", "not valid TOML"),
+                        ("[model]\nname = 'Meso4'\n[data]\ndataset = 'synthetic'\n[train]\nepochs = 1\nbatch_size = 2\n"
+                         "lr = 1e-3\nlr_step_unit = 'week'\n[output]\ndir = 'x'\n", "lr_step_unit must be")):
         bad.write_text(text)
         with pytest.raises(ValueError, match=match):
             FS.load_config(bad)
@@ -187,3 +201,95 @@ def test_two_gloo_processes_train_and_resume_exactly(ffpp, tmp_path):
     # the checkpoint is what `yangbook detect --checkpoint` reads
     from yangbook.cli import load_detector
     assert load_detector(checkpoint=full / "last.pt").model.input_size == 64
+    # validation: each process scored its share, and the gathered AUC is the whole split's, scored
+    # here again in one process from the last checkpoint
+    from yangbook.deepfake.train import evaluate
+    import torch
+    val = FS.FaceCrops("ffpp", ffpp, crops, "val", methods=("Deepfakes",), frames_per_video=100)
+    res = evaluate(load_detector(checkpoint=full / "last.pt"), torch.utils.data.DataLoader(val, batch_size=4))
+    assert rows[-1]["val_items"] == len(val) == 16
+    assert rows[-1]["val_auc"] == pytest.approx(res.auc, abs=1e-6)
+    best = max(rows, key=lambda r: r["val_auc"])
+    assert torch.load(full / "best.pt", weights_only=False)["epoch"] == best["epoch"]
+
+
+def _synthetic(path: Path, out: Path, epochs: int, name: str = "Meso4", lr: float = 1e-3, extra: str = "") -> Path:
+    path.write_text(f'[model]\nname = "{name}"\nkwargs = {{ input_size = 64 }}\n[data]\ndataset = "synthetic"\n'
+                    f'length = 64\nsize = 64\n[train]\nepochs = {epochs}\nbatch_size = 16\nlr = {lr}\nseed = 0\n'
+                    f'{extra}[output]\ndir = "{out}"\n')
+    return path
+
+
+def test_training_talks_keeps_the_best_and_protects_its_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg = _synthetic(tmp_path / "a.toml", out, 3, extra='lr_step = 1\nlr_gamma = 0.1\nlr_step_unit = "epoch"\n')
+    FS.train(cfg, progress=True)
+    said = capsys.readouterr()
+    assert "epoch 3/3: 100%" in said.err and "images/s" in said.err           # the bar of each epoch
+    summaries = [line for line in said.out.splitlines() if line.startswith("epoch ")]
+    assert len(summaries) == 3 and all("val AUC" in line and "best" in line for line in summaries)
+    assert "best.pt" in said.out.splitlines()[-1]
+    # strict JSON: a bare NaN would not parse here
+    def no_constants(name):
+        raise AssertionError(f"metrics.jsonl holds {name}")
+    rows = [json.loads(line, parse_constant=no_constants) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    # stepped once an epoch: 10^-3, then /10 per epoch
+    assert [r["lr"] for r in rows] == pytest.approx([1e-3, 1e-4, 1e-5])
+    import torch
+    best = max(rows, key=lambda r: r["val_auc"])
+    assert torch.load(out / "best.pt", weights_only=False)["epoch"] == best["epoch"]
+    # started again: finished, nothing trained
+    FS.train(cfg)
+    assert "this run is finished (3 of 3 epochs" in capsys.readouterr().out
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+    # another recipe, or another detector, in the same folder: refused, with what differs
+    with pytest.raises(ValueError, match=r"\[train\] lr: 0.001 there, 0.002 here"):
+        FS.train(_synthetic(tmp_path / "b.toml", out, 3, lr=2e-3, extra='lr_step = 1\nlr_gamma = 0.1\nlr_step_unit = "epoch"\n'))
+    with pytest.raises(ValueError, match="holds a run of Meso4, not of MesoInception4"):
+        FS.train(_synthetic(tmp_path / "c.toml", out, 3, name="MesoInception4"))
+    # the command line: a shipped configuration by name; an unknown one named, with the shipped ones
+    from yangbook.cli import main
+    assert main(["train", "meso5"]) == 1
+    assert "no such configuration: meso5" in capsys.readouterr().err
+
+
+def test_metrics_are_strict_json():
+    row = FS._json_safe({"epoch": 1, "val_auc": float("nan"), "val_loss": float("inf"), "lr": 1e-3})
+    assert json.dumps(row, allow_nan=False) == '{"epoch": 1, "val_auc": null, "val_loss": null, "lr": 0.001}'
+
+
+def test_init_loads_by_name_and_by_order(tmp_path):
+    import torch
+    from yangbook.deepfake.mesonet import Meso4
+    from yangbook.deepfake.xception import Xception
+
+    def small(seed, classes=2):
+        torch.manual_seed(seed)
+        return Xception(num_classes=classes, width=0.125, middle_blocks=2, input_size=96)
+
+    source = small(1)
+    torch.save(source.state_dict(), tmp_path / "same.pt")
+    target = small(2)
+    n, left, how = FS.load_init(target, tmp_path / "same.pt")
+    assert how == "name" and left == [] and FS.weights_digest(target) == FS.weights_digest(source)
+    # a port with other names, 2-D pointwise kernels, no batch-norm counters and a 1,000-class head
+    imagenet = small(3, classes=1000).state_dict()
+    port = {}
+    for k, (name, v) in enumerate(imagenet.items()):
+        if name.endswith("num_batches_tracked"):
+            continue
+        port[f"layer{k}"] = v[:, :, 0, 0] if "pointwise" in name else v
+    torch.save(port, tmp_path / "port.pt")
+    target = small(4)
+    n, left, how = FS.load_init(target, tmp_path / "port.pt")
+    assert how == "order" and left == ["fc.bias", "fc.weight"]
+    mine = target.state_dict()
+    for name, v in imagenet.items():
+        if not name.startswith("fc.") and not name.endswith("num_batches_tracked"):
+            assert torch.equal(mine[name], v), name
+    # another network, and a missing file: named errors
+    torch.save(Meso4().state_dict(), tmp_path / "meso.pt")
+    with pytest.raises(ValueError, match="not the same network"):
+        FS.load_init(small(5), tmp_path / "meso.pt")
+    with pytest.raises(FileNotFoundError, match="no such file: .*absent.pt"):
+        FS.load_init(small(5), tmp_path / "absent.pt")

@@ -83,6 +83,8 @@ def _chapter_pages() -> list[Path]:
             continue
         if md.stem == "references" and rel.parent == Path("."):
             continue  # its citations become the final chapter, 参考文献 / References
+        if front_matter(md).get("orphan"):
+            continue  # outside the contents (the 404 page): the HTML edition's, not a chapter
         pages.append(md)
     return pages
 
@@ -198,6 +200,8 @@ def test_zh_body_text(pdfs):
     for po in sorted((BOOK / "locales" / "zh_CN" / "LC_MESSAGES").rglob("*.po")):
         if po.parent.name == "_ext":
             continue  # the extensions' own messages (a feed's title, a claim's note), not the PDF's text
+        if po.stem == "404":
+            continue  # the 404 page is the HTML edition's only (orphan, not in the PDF)
         for entry in polib.pofile(str(po)):
             plain = entry.msgstr
             if entry.msgid in descriptions:

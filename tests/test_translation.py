@@ -228,7 +228,7 @@ SENSES = {
               r"|\b(?:one|two|four|eight|sixteen|several|many|single|\d+) heads?\b|\b(?:each|every) head\b"
               r"|\ba head (?:does|picking)\b|\bheads? of (?:the )?(?:first|last|every) layer\b|\blayer's heads\b"
               r"|\b(?:number|batch|average) of (?:several )?heads\b|\bover (?:the )?heads\b|\bbase's heads\b"
-              r"|\bseparates the heads\b|\bheads of width\b|\bheads, key size\b",
+              r"|\bseparates the heads\b|\bheads of width\b|\bheads, key size\b|\bhead counts?\b",
         not_zh=r"头部|分类头"),
     "protocol": dict(en=r"\bprotocols?\b", not_zh=r"规程"),
     "full size, full scale": dict(en=r"\bfull[- ](?:size|sized|scale|scaled)\b", not_zh=r"全规模|全尺寸"),

@@ -164,8 +164,11 @@ def main(argv=None) -> int:
     t = sub.add_parser("train", help="train a detector at full scale (run it under torchrun)",
                        description="Train the detector of a TOML configuration; under `torchrun "
                                    "--nproc-per-node N` with DistributedDataParallel (see 'Training at full scale').")
-    t.add_argument("config", help="the configuration file (see yangbook/configs/)")
+    t.add_argument("config", help="a configuration file, or the name of a shipped one: meso4, mesoinception4, "
+                                  "xception (yangbook/configs/)")
     t.add_argument("--stop-after", type=int, help="stop after this many epochs (the next run resumes)")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="a progress bar per epoch on the first process (default: when stderr is a terminal)")
     e = sub.add_parser("extract-faces", help="decode videos once and store their face crops",
                        description="Decode every video of a dataset once and store FaceForensics++-style face "
                                    "crops with an index; resumes where an earlier run stopped.")
@@ -182,7 +185,7 @@ def main(argv=None) -> int:
         from yangbook import fullscale
         try:
             if args.command == "train":
-                fullscale.train(args.config, stop_after=args.stop_after)
+                fullscale.train(args.config, stop_after=args.stop_after, progress=args.progress)
             else:
                 counts = fullscale.extract_faces(args.dataset, args.root, args.out, args.frames, args.size,
                                                  args.compression, workers=args.workers,

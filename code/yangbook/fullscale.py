@@ -196,22 +196,36 @@ import yangbook
 
 CONFIGS = Path(yangbook.__file__).resolve().parent / "configs"  # the configurations shipped with the package
 _SCHEMA = {
-    "model": {"name": str, "kwargs": dict},
+    "model": {"name": str, "kwargs": dict, "init": str},
     "data": {"dataset": str, "root": str, "crops": str, "compression": str, "methods": list,
              "frames_per_video": int, "val_frames_per_video": int, "length": int, "size": int},
     "train": {"epochs": int, "batch_size": int, "lr": float, "weight_decay": float, "loss": str,
-              "lr_step": int, "lr_gamma": float, "lr_min": float, "head_epochs": int, "amp": bool,
-              "seed": int, "num_workers": int},
+              "lr_step": int, "lr_step_unit": str, "lr_gamma": float, "lr_min": float, "head_epochs": int,
+              "amp": bool, "seed": int, "num_workers": int},
     "output": {"dir": str},
 }
 _REQUIRED = {"model": ("name",), "data": ("dataset",), "train": ("epochs", "batch_size", "lr"), "output": ("dir",)}
+
+
+def find_config(name) -> Path:
+    """The configuration a user names: a file that exists, or one shipped with the package by its name
+    (``meso4`` or ``meso4.toml``, see ``CONFIGS``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = CONFIGS / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    if path.parent == Path(".") and shipped.is_file():
+        return shipped
+    names = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.toml")))
+    raise FileNotFoundError(f"no such configuration: {name} (neither a file nor one of the shipped "
+                            f"configurations: {names})")
 
 
 def load_config(path) -> dict:
     """Read and check a training configuration; errors name the file and the key at fault."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no such configuration: {path}")
+        path = find_config(path)
     try:
         cfg = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
@@ -233,6 +247,9 @@ def load_config(path) -> dict:
         raise ValueError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SCHEMA)}")
     if cfg["data"]["dataset"] not in DATASETS + ("synthetic",):
         raise ValueError(f"{path}: [data] dataset must be one of {DATASETS + ('synthetic',)}")
+    if cfg["train"].get("lr_step_unit", "epoch") not in ("epoch", "iteration"):
+        raise ValueError(f"{path}: [train] lr_step_unit must be \"epoch\" or \"iteration\", "
+                         f"got {cfg['train']['lr_step_unit']!r}")
     cfg["path"] = str(path)
     return cfg
 
@@ -244,10 +261,11 @@ import random
 
 from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 from yangbook.cli import MODELS
 from yangbook.deepfake.datasets import FaceForgeryDataset
-from yangbook.deepfake.train import Detector, detector_loss, evaluate
+from yangbook.deepfake.train import Detector, EvalResult, detector_loss, evaluate
 
 
 def _datasets(cfg):
@@ -265,6 +283,53 @@ def _head(model: torch.nn.Module) -> list:
     """The parameters of a model's last linear layer: what the FF++ recipe trains first."""
     last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     return list(last.parameters())
+
+
+def load_init(model: torch.nn.Module, path) -> tuple[int, list, str]:
+    """Load the weights of a local file (``[model] init``) into ``model``: a state dict, or a checkpoint
+    holding one under ``state_dict``.
+
+    Where the file's names are the model's, every tensor whose name and shape match is loaded. Where
+    none is (a port of the same network with other names, such as the ImageNet Xception of Cadene's
+    ``pretrainedmodels``, which FaceForensics++ started from), the tensors are paired in order, batch-norm
+    counters aside, each pair's shape checked, a 2-D pointwise kernel read as a 1x1 convolution; a
+    classifier of another size at the end (1,000 ImageNet classes on a two-class model) is left as
+    initialised. Returns (tensors loaded, names left as initialised, "name" or "order"); raises with
+    the first tensor that does not fit."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"[model] init: no such file: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a file torch cannot read is the user's error, named
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ValueError(f"[model] init: {path} is not a PyTorch weights file ({type(exc).__name__}: {first})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f"[model] init: {path} holds no state dict (a mapping of names to tensors)")
+    own = model.state_dict()
+    match = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    how = "name"
+    if not match:
+        how, counter = "order", "num_batches_tracked"
+        mine = [k for k in own if not k.endswith(counter)]
+        theirs = [(k, v) for k, v in state.items() if not k.endswith(counter)]
+        if len(mine) != len(theirs):
+            raise ValueError(f"[model] init: {path} matches no tensor of {type(model).__name__} by name, and "
+                             f"holds {len(theirs)} tensors where the model has {len(mine)}: not the same network")
+        head = [k for k, _ in list(model.named_parameters())[-2:]]       # the last layer's weight and bias
+        for n, (k, (name, v)) in enumerate(zip(mine, theirs)):
+            want = own[k].shape
+            if v.dim() == 2 and len(want) == 4 and want[2:] == (1, 1) and v.shape == want[:2]:
+                v = v[:, :, None, None]                                  # a pointwise kernel stored 2-D
+            if v.shape == want:
+                match[k] = v
+            elif k not in head:
+                raise ValueError(f"[model] init: tensor {n} of {path} ({name}, {tuple(v.shape)}) does not fit "
+                                 f"{k} of {type(model).__name__} ({tuple(want)}): not the same network")
+    model.load_state_dict(match, strict=False)
+    return len(match), sorted(k for k in own if k not in match and not k.endswith("num_batches_tracked")), how
 
 
 def _rng_state() -> dict:
@@ -297,26 +362,116 @@ def _atomic_save(obj, path: Path) -> None:
     tmp.replace(path)
 
 
-def train(config, stop_after=None) -> dict:
-    """Train the detector of ``config`` (a path or a loaded configuration) in this process of the run.
+def _json_safe(row: dict) -> dict:
+    """A metrics row for strict JSON: a float that is not finite (an AUC of a one-class set) is null."""
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+
+
+# What may change between a run and its resumption: the length of the run, the workers, the folder.
+_RESUMABLE = {("train", "epochs"), ("train", "num_workers"), ("output", "dir")}
+
+
+def _run_identity(cfg: dict) -> dict:
+    return {section: {k: v for k, v in cfg[section].items() if (section, k) not in _RESUMABLE}
+            for section in _SCHEMA}
+
+
+def _check_same_run(outdir: Path, cfg: dict, checkpoint) -> None:
+    """Refuse to resume the run in ``outdir`` under another configuration (another detector, data or
+    recipe): its checkpoint would not fit, or would silently continue a different experiment."""
+    if checkpoint is not None:
+        name = checkpoint.get("model")
+        if name != cfg["model"]["name"]:
+            raise ValueError(f"{outdir} holds a run of {name}, not of {cfg['model']['name']}; give [output] dir "
+                             f"a new folder, or delete {outdir} to start again")
+    saved = outdir / "config.json"
+    if not saved.is_file():
+        return
+    there, here = json.loads(saved.read_text()), _run_identity(cfg)
+    diff = [f"[{s}] {k}: {there.get(s, {}).get(k)!r} there, {here[s].get(k)!r} here"
+            for s in _SCHEMA for k in sorted(set(there.get(s, {})) | set(here[s]))
+            if there.get(s, {}).get(k) != here[s].get(k)]
+    if diff:
+        raise ValueError(f"{outdir} holds a run of another configuration ({'; '.join(diff)}); "
+                         f"give [output] dir a new folder, or delete {outdir} to start again")
+
+
+def _validate(detector, val_set, batch_size: int, loss: str, rank: int, world: int) -> EvalResult:
+    """Score this process's share of the validation split (every ``world``-th item), gather every
+    share, and return the whole split's scores (on every process)."""
+    share = torch.utils.data.Subset(val_set, range(rank, len(val_set), world))
+    part = None
+    if len(share):
+        r = evaluate(detector, torch.utils.data.DataLoader(share, batch_size=batch_size), loss=loss)
+        videos = r.videos
+        if videos is not None and "video_id" not in val_set[0]:
+            videos = videos + rank * len(val_set)    # clips numbered per process: keep them apart
+        part = {"labels": r.labels, "scores": r.scores, "videos": videos, "loss": r.loss * len(r.labels),
+                "level": r.level}
+    parts = [part]
+    if world > 1:
+        parts = [None] * world
+        dist.all_gather_object(parts, part)
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        raise ValueError(f"the validation split is empty ({len(val_set)} items)")
+    labels = np.concatenate([p["labels"] for p in parts])
+    videos = None if any(p["videos"] is None for p in parts) else np.concatenate([p["videos"] for p in parts])
+    return EvalResult(labels, np.concatenate([p["scores"] for p in parts]), videos,
+                      loss=sum(p["loss"] for p in parts) / len(labels), level=parts[0]["level"])
+
+
+def _say(rank: int, text: str) -> None:
+    if rank == 0:
+        print(text, flush=True)
+
+
+def train(config, stop_after=None, progress=None) -> dict:
+    """Train the detector of ``config`` (a path, a shipped configuration's name, or a loaded
+    configuration) in this process of the run.
 
     Run it under ``torchrun``; alone it is a run of one process. ``stop_after`` ends the run after that
-    many epochs of this call (to test resuming). Returns the last epoch's metrics.
+    many epochs of this call (to test resuming); ``progress`` shows a progress bar per epoch on the first
+    process (default: when its standard error is a terminal). Returns the last epoch's metrics.
     """
     cfg = load_config(config) if not isinstance(config, dict) else config
     m, t, outdir = cfg["model"], cfg["train"], Path(cfg["output"]["dir"])
     world, rank, local = (int(os.environ.get(k, d)) for k, d in (("WORLD_SIZE", 1), ("RANK", 0), ("LOCAL_RANK", 0)))
     cuda = torch.cuda.is_available()
     device = torch.device(f"cuda:{local}" if cuda else "cpu")
-    if world > 1 and not dist.is_initialized():
+    started_group = world > 1 and not dist.is_initialized()
+    if started_group:
         dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world)
+    try:
+        return _train(cfg, m, t, outdir, world, rank, local, cuda, device, stop_after,
+                      sys.stderr.isatty() if progress is None else progress)
+    finally:
+        if started_group and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(cfg, m, t, outdir, world, rank, local, cuda, device, stop_after, progress) -> dict:
     if cuda:
         torch.cuda.set_device(device)
-    seed = book_seed(t.get("seed", 0))
-    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)  # the same initial weights everywhere
     if m["name"] not in MODELS:
         raise ValueError(f"{cfg['path']}: [model] name must be one of {sorted(MODELS)}, got {m['name']!r}")
+    last = outdir / "last.pt"
+    ck = torch.load(last, map_location="cpu", weights_only=False) if last.is_file() else None
+    _check_same_run(outdir, cfg, ck)
+    if ck is not None and ck["epoch"] >= t["epochs"]:
+        best = ck.get("best") or {}
+        auc = best.get("val_auc")
+        _say(rank, f"{outdir}: this run is finished ({ck['epoch']} of {t['epochs']} epochs; best validation AUC "
+                   f"{'n/a' if auc is None else f'{auc:.4f}'} at epoch {best.get('epoch')}, in {outdir / 'best.pt'}); "
+                   f"raise [train] epochs to train further")
+        return ck["metrics"]
+    seed = book_seed(t.get("seed", 0))
+    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)  # the same initial weights everywhere
     model = MODELS[m["name"]](**m.get("kwargs", {}))
+    if "init" in m:
+        loaded, skipped, how = load_init(model, m["init"])
+        _say(rank, f"[model] init: {loaded} tensors from {m['init']} (matched by {how}); left as initialised: "
+                   f"{', '.join(skipped) if skipped else 'none'}")
     detector = Detector(model).to(device)
     net = DistributedDataParallel(detector, device_ids=[local] if cuda else None) if world > 1 else detector
     train_set, val_set = _datasets(cfg)
@@ -324,27 +479,29 @@ def train(config, stop_after=None) -> dict:
     loader = torch.utils.data.DataLoader(train_set, batch_size=t["batch_size"], sampler=sampler,
                                          num_workers=t.get("num_workers", 0), pin_memory=cuda)
     lr, gamma, step, floor = t["lr"], t.get("lr_gamma", 1.0), t.get("lr_step", 0), t.get("lr_min", 0.0)
+    per_epoch = t.get("lr_step_unit", "epoch") == "epoch"
     head_epochs = t.get("head_epochs", 0)
     optimisers = {"head": torch.optim.Adam(_head(model), lr=lr, weight_decay=t.get("weight_decay", 0.0)),
                   "all": torch.optim.Adam(model.parameters(), lr=lr, weight_decay=t.get("weight_decay", 0.0))}
+    # the rate is lr * gamma^(steps // lr_step), never below lr_min; a step is an epoch or an iteration
     schedules = {k: torch.optim.lr_scheduler.LambdaLR(
         o, lambda it: max(gamma ** (it // step) if step else 1.0, floor / lr)) for k, o in optimisers.items()}
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and t.get("amp", True))
-    start = 0
+    start, best = 0, {"epoch": None, "val_auc": None}
     if rank == 0:
         outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / "config.json").write_text(json.dumps(_run_identity(cfg), indent=1, sort_keys=True))
     if world > 1:
         dist.barrier()
-    last = outdir / "last.pt"
-    if last.is_file():  # resume: every process loads the same checkpoint and its own RNG state
-        ck = torch.load(last, map_location=device, weights_only=False)
+    if ck is not None:  # resume: every process loads the same checkpoint and its own RNG state
         model.load_state_dict(ck["state_dict"])
         for k in optimisers:
             optimisers[k].load_state_dict(ck["optimisers"][k])
             schedules[k].load_state_dict(ck["schedules"][k])
         scaler.load_state_dict(ck["scaler"])
-        start = ck["epoch"]
+        start, best = ck["epoch"], ck.get("best") or best
         _set_rng_state(torch.load(outdir / f"rng-rank{rank}.pt", weights_only=False))
+        _say(rank, f"resuming {outdir} after epoch {start} of {t['epochs']}")
     row = {}
     for epoch in range(start, t["epochs"]):
         if stop_after is not None and epoch - start >= stop_after:
@@ -355,39 +512,61 @@ def train(config, stop_after=None) -> dict:
         sampler.set_epoch(epoch)
         net.train()
         total = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, samples
-        for batch in loader:
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{t['epochs']}", unit="batch", disable=rank != 0 or not progress,
+                   dynamic_ncols=True, leave=True, file=sys.stderr)
+        for batch in bar:
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, enabled=cuda and t.get("amp", True)):
                 loss = detector_loss(net(batch), batch["label"], t.get("loss", "bce"))
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
-            sched.step()
+            if not per_epoch:
+                sched.step()
             total += torch.tensor([loss.item() * len(batch["label"]), len(batch["label"])], dtype=torch.float64,
                                   device=device)
+            if not bar.disable:
+                rate = bar.format_dict.get("rate") or 0.0        # batches per second, smoothed
+                bar.set_postfix_str(f"loss {loss.item():.4f}, {rate * len(batch['label']) * world:.0f} images/s")
+        bar.close()
+        lr_used = sched.get_last_lr()[0]
+        if per_epoch:
+            sched.step()
         if world > 1:
             dist.all_reduce(total)
             for b in model.buffers():  # batch-norm statistics: every process keeps the first one's
                 dist.broadcast(b, 0)
-        row = {"epoch": epoch + 1, "train_loss": float(total[0] / total[1]), "lr": sched.get_last_lr()[0],
-               "samples": int(total[1]), "stage": which}
-        if rank == 0:
-            res = evaluate(detector, torch.utils.data.DataLoader(val_set, batch_size=t["batch_size"]),
-                           loss=t.get("loss", "bce"))
-            row.update(val_loss=res.loss, val_auc=res.auc, val_video_auc=res.video_auc,
-                       seconds=time.perf_counter() - began, world_size=world, weights=weights_digest(model))
+        res = _validate(detector, val_set, t["batch_size"], t.get("loss", "bce"), rank, world)
+        row = {"epoch": epoch + 1, "train_loss": float(total[0] / total[1]), "lr": lr_used,
+               "samples": int(total[1]), "stage": which, "val_loss": res.loss, "val_auc": res.auc,
+               "val_video_auc": res.video_auc, "val_items": len(res.labels),
+               "seconds": time.perf_counter() - began, "world_size": world, "weights": weights_digest(model)}
+        improved = np.isfinite(row["val_auc"]) and (best["val_auc"] is None or row["val_auc"] > best["val_auc"])
+        if improved:
+            best = {"epoch": epoch + 1, "val_auc": row["val_auc"]}
         # the random state after everything this epoch drew (a DataLoader draws its seed from it)
         torch.save(_rng_state(), outdir / f"rng-rank{rank}.pt")
         if rank == 0:
             state = {"model": m["name"], "kwargs": m.get("kwargs", {}), "state_dict": model.state_dict(),
                      "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
                      "schedules": {k: s.state_dict() for k, s in schedules.items()},
-                     "scaler": scaler.state_dict(), "epoch": epoch + 1, "metrics": row}
+                     "scaler": scaler.state_dict(), "epoch": epoch + 1, "metrics": _json_safe(row), "best": best}
             _atomic_save(state, outdir / f"epoch-{epoch + 1:03d}.pt")
             _atomic_save(state, last)
+            if improved:
+                _atomic_save(state, outdir / "best.pt")
             with open(outdir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
+                f.write(json.dumps(_json_safe(row), allow_nan=False) + "\n")
+        shown = "n/a (one class)" if not np.isfinite(row["val_auc"]) else f"{row['val_auc']:.4f}"
+        kept = (f"best {best['val_auc']:.4f} at epoch {best['epoch']}" + (", saved to best.pt" if improved else "")
+                if best["epoch"] else "no best yet")
+        _say(rank, f"epoch {epoch + 1}/{t['epochs']} ({which}): train loss {row['train_loss']:.4f}, val AUC {shown} "
+                   f"on {row['val_items']} items ({kept}), lr {lr_used:.1e}, {row['seconds']:.1f} s")
         (outdir / f"weights-rank{rank}.txt").write_text(weights_digest(model))
         if world > 1:
             dist.barrier()
-    return row
+    if row and row["epoch"] == t["epochs"]:
+        _say(rank, f"finished: {t['epochs']} epochs in {outdir}; the best validation AUC "
+                   f"{best['val_auc'] if best['val_auc'] is None else round(best['val_auc'], 4)} at epoch "
+                   f"{best['epoch']} is in {outdir / 'best.pt'}, the last epoch in {last}")
+    return _json_safe(row) if row else row

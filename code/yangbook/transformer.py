@@ -93,6 +93,7 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"MultiHeadAttention: d_model={d_model} must be a positive multiple "
                              f"of num_heads={num_heads}")
         self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
+        self.d_v = self.d_k                                 # the width of each head's values
         self.dropout, self.fused = dropout, fused
         self.w_q = nn.Linear(d_model, d_model, bias=bias)   # the h matrices W_i^Q side by side
         self.w_k = nn.Linear(d_model, d_model, bias=bias)
@@ -121,23 +122,30 @@ class MultiHeadAttention(nn.Module):
                 raise ValueError(f"MultiHeadAttention: mask of shape {tuple(mask.shape)} does not broadcast "
                                  f"to (batch, heads, q_len, k_len) = {target}")
 
-    def _split(self, x):
+    def _split(self, x, width=None):
         n, length, _ = x.shape
-        return x.view(n, length, self.num_heads, self.d_k).transpose(1, 2)  # (N, h, length, d_k)
+        return x.view(n, length, self.num_heads, width or self.d_k).transpose(1, 2)  # (N, h, length, d_k)
 
     def forward(self, query, key, value, mask=None):
         self._check(query, key, value, mask)
-        q = self._split(self.w_q(query))  # (N, h, L, d_k)
-        k = self._split(self.w_k(key))    # (N, h, S, d_k)
-        v = self._split(self.w_v(value))  # (N, h, S, d_k)
+        q = self._split(self.w_q(query))            # (N, h, L, d_k)
+        k = self._split(self.w_k(key))              # (N, h, S, d_k)
+        v = self._split(self.w_v(value), self.d_v)  # (N, h, S, d_v)
+        return self.attend(q, k, v, mask)
+
+    def attend(self, q, k, v, mask=None):
+        """The heads' attention on projected queries, keys and values ``(N, h, L or S, d_k or d_v)``,
+        concatenated and projected by ``W^O``: ``(N, L, E)``. ``forward`` uses it, and so does the
+        decoder's cache of keys and values (the training page), so that a subclass that changes the
+        attention changes both."""
         p = self.dropout if self.training else 0.0
         if self.fused:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (N, h, L, d_k)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (N, h, L, d_v)
         else:
             out, weights = scaled_dot_product_attention(q, k, v, mask, p, self.training)
             self.last_weights = weights.detach()                                      # (N, h, L, S)
         n, _, length, _ = out.shape
-        out = out.transpose(1, 2).reshape(n, length, self.d_model)  # (N, L, E): heads concatenated
+        out = out.transpose(1, 2).reshape(n, length, self.num_heads * self.d_v)  # (N, L, h d_v): concatenated
         return self.w_o(out)
 
 
@@ -235,12 +243,14 @@ class EncoderLayer(nn.Module):
     Post-LN (the paper, default): ``x = LayerNorm(x + Dropout(Sublayer(x)))``;
     pre-LN (``norm_first=True``): ``x = x + Dropout(Sublayer(LayerNorm(x)))``.
 
+    ``attn_bias=False`` gives the attention projections no biases, as in the paper.
+
     Shape: x ``(N, S, d_model)``; mask boolean, True = attend, broadcastable to ``(N, h, S, S)``.
     """
 
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False, attn_bias=True):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, num_heads)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, bias=attn_bias)
         self.ffn = PositionwiseFeedForward(d_model, d_ff)
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
@@ -263,10 +273,10 @@ class DecoderLayer(nn.Module):
     ``(N, h, T, T)`` and ``memory_mask`` to ``(N, h, T, S)``, both boolean, True = attend.
     """
 
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False, attn_bias=True):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, num_heads)
-        self.cross_attn = MultiHeadAttention(d_model, num_heads)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, bias=attn_bias)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads, bias=attn_bias)
         self.ffn = PositionwiseFeedForward(d_model, d_ff)
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
         self.dropout = nn.Dropout(dropout)
@@ -323,12 +333,14 @@ class Transformer(nn.Module):
         norm_first: pre-LN layers and a final LayerNorm after each stack, instead of the paper's post-LN.
         pad_id: the padding token id, from which the padding masks are built.
         max_len: the longest sequence the positional encoding covers.
+        attn_bias: biases on the attention projections (PyTorch's form, so weights can be copied);
+            ``False`` builds the paper's projections, plain matrices (section 3.2.2).
 
     Shape: src ``(N, S)`` and tgt ``(N, T)`` token ids -> logits ``(N, T, tgt_vocab)``.
     """
 
     def __init__(self, src_vocab, tgt_vocab, d_model=512, num_heads=8, num_layers=6, d_ff=2048,
-                 dropout=0.1, share_embeddings=True, norm_first=False, pad_id=0, max_len=5000):
+                 dropout=0.1, share_embeddings=True, norm_first=False, pad_id=0, max_len=5000, attn_bias=True):
         super().__init__()
         if share_embeddings and src_vocab != tgt_vocab:
             raise ValueError(f"Transformer: share_embeddings needs src_vocab == tgt_vocab, "
@@ -345,9 +357,9 @@ class Transformer(nn.Module):
             nn.init.normal_(self.src_embed.weight, std=d_model ** -0.5)
         self.pos = PositionalEncoding(d_model, dropout, max_len)
         self.encoder = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first) for _ in range(num_layers))
+            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, attn_bias) for _ in range(num_layers))
         self.decoder = nn.ModuleList(
-            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first) for _ in range(num_layers))
+            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, attn_bias) for _ in range(num_layers))
         self.enc_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.dec_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.generator = nn.Linear(d_model, tgt_vocab, bias=False)
@@ -593,17 +605,23 @@ class IncrementalDecoder:
     def __init__(self, model, memory, src_mask):
         if not isinstance(model, Transformer):
             raise TypeError(f"IncrementalDecoder: needs a Transformer, got {type(model).__name__}")
+        for i, layer in enumerate(model.decoder):
+            for name in ("self_attn", "cross_attn"):   # the cache needs the layer's own attention step
+                if not isinstance(getattr(layer, name), MultiHeadAttention):
+                    raise TypeError(f"IncrementalDecoder: decoder layer {i}'s {name} is a "
+                                    f"{type(getattr(layer, name)).__name__}, not a MultiHeadAttention (whose "
+                                    f"attend() it calls); decode with cache=False")
         self.model, self.src_mask, self.length = model, src_mask, 0
-        self.self_kv = [None] * len(model.decoder)                  # per layer: (N, h, t, d_k) twice
+        self.self_kv = [None] * len(model.decoder)                  # per layer: (N, h, t, d_k), (N, h, t, d_v)
         self.cross_kv = [(layer.cross_attn._split(layer.cross_attn.w_k(memory)),
-                          layer.cross_attn._split(layer.cross_attn.w_v(memory))) for layer in model.decoder]
+                          layer.cross_attn._split(layer.cross_attn.w_v(memory), layer.cross_attn.d_v))
+                         for layer in model.decoder]
         self.key_ok = None                                         # (N, 1, 1, t): False at padding tokens
 
     @staticmethod
     def _attend(attn, x, k, v, mask):
-        q = attn._split(attn.w_q(x))                               # (N, h, 1, d_k)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return attn.w_o(out.transpose(1, 2).reshape(x.size(0), 1, attn.d_model))
+        # the layer's own attention (its scaling, its head sizes), as in its forward
+        return attn.attend(attn._split(attn.w_q(x)), k, v, mask)   # q: (N, h, 1, d_k) -> (N, 1, E)
 
     def step(self, tokens):
         model, t = self.model, self.length
@@ -619,7 +637,7 @@ class IncrementalDecoder:
         for i, layer in enumerate(model.decoder):
             attn = layer.self_attn
             h = layer.norm1(x) if layer.norm_first else x
-            k, v = attn._split(attn.w_k(h)), attn._split(attn.w_v(h))   # (N, h, 1, d_k)
+            k, v = attn._split(attn.w_k(h)), attn._split(attn.w_v(h), attn.d_v)   # (N, h, 1, d_k | d_v)
             if self.self_kv[i] is not None:
                 k, v = torch.cat([self.self_kv[i][0], k], dim=2), torch.cat([self.self_kv[i][1], v], dim=2)
             self.self_kv[i] = (k, v)

@@ -23,29 +23,31 @@ SEEDS = (0, 1, 2)
 
 # --- book/transformer/experiments.md ---
 class VariantAttention(MultiHeadAttention):
-    """Multi-head attention with a free key size ``d_k`` (``d_v = d_k``) and optional scaling.
+    """Multi-head attention with a free key size ``d_k`` and optional scaling.
 
-    ``d_k=None`` is the paper's ``d_model / num_heads``; ``scaled=False`` drops the 1/sqrt(d_k) factor.
-    The projections map ``d_model`` to ``num_heads * d_k`` and back. Shapes as ``MultiHeadAttention``.
+    ``d_k=None`` is the paper's ``d_model / num_heads``; the values keep that width (``d_v=None``), as
+    in the paper's Table 3, rows (B), which change ``d_k`` alone; ``scaled=False`` drops the
+    1/sqrt(d_k) factor. The projections map ``d_model`` to ``num_heads * d_k`` (queries, keys) and
+    ``num_heads * d_v`` (values), and back. Shapes as ``MultiHeadAttention``.
     """
 
-    def __init__(self, d_model, num_heads, d_k=None, scaled=True, dropout=0.0):
-        super().__init__(d_model, num_heads, dropout)
-        if d_k is not None and (not isinstance(d_k, int) or d_k <= 0):
-            raise ValueError(f"VariantAttention: d_k must be a positive integer or None, got {d_k!r}")
+    def __init__(self, d_model, num_heads, d_k=None, scaled=True, dropout=0.0, d_v=None, bias=True):
+        super().__init__(d_model, num_heads, dropout, bias=bias)
+        for name, size in (("d_k", d_k), ("d_v", d_v)):
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+                raise ValueError(f"VariantAttention: {name} must be a positive integer or None, got {size!r}")
         self.d_k = d_model // num_heads if d_k is None else d_k
+        self.d_v = d_model // num_heads if d_v is None else d_v
         self.scaled = scaled
-        inner = num_heads * self.d_k
-        self.w_q, self.w_k, self.w_v = (nn.Linear(d_model, inner) for _ in range(3))
-        self.w_o = nn.Linear(inner, d_model)
+        keys, values = num_heads * self.d_k, num_heads * self.d_v
+        self.w_q, self.w_k = nn.Linear(d_model, keys, bias=bias), nn.Linear(d_model, keys, bias=bias)
+        self.w_v, self.w_o = nn.Linear(d_model, values, bias=bias), nn.Linear(values, d_model, bias=bias)
 
-    def forward(self, query, key, value, mask=None):
-        self._check(query, key, value, mask)
-        q, k, v = self._split(self.w_q(query)), self._split(self.w_k(key)), self._split(self.w_v(value))
+    def attend(self, q, k, v, mask=None):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
-                                             scale=None if self.scaled else 1.0)   # (N, h, L, d_k)
+                                             scale=None if self.scaled else 1.0)   # (N, h, L, d_v)
         n, _, length, _ = out.shape
-        return self.w_o(out.transpose(1, 2).reshape(n, length, self.num_heads * self.d_k))
+        return self.w_o(out.transpose(1, 2).reshape(n, length, self.num_heads * self.d_v))
 
 
 @functools.lru_cache(maxsize=1)
