@@ -27,6 +27,17 @@ def test_full_size_lrcn_counts_match_the_reference():
     assert count_parameters(full) - full.lstm.bias_hh_l0.numel() == 121_937_218   # TensorFlow's LSTMCell
 
 
+def test_cnn_baseline_is_vgg16_with_a_two_way_layer_and_judges_each_frame_alone():
+    cnn = BK.LRCN(recurrent=False)
+    # VGG16 has 138,357,544 parameters; its 1,000-way layer (4,096 x 1,000 + 1,000) becomes a two-way one
+    assert count_parameters(cnn) == 138_357_544 - (4096 * 1000 + 1000) + (4096 * 2 + 2) == 134_268_738
+    small = BK.LRCN(width=1 / 16, input_size=32, fc6=16, recurrent=False).eval()
+    x = torch.rand(2, 5, 3, 32, 32)
+    y = x.clone()
+    y[:, :2] = torch.rand_like(y[:, :2])                  # other earlier frames: the later outputs stay
+    assert torch.allclose(small(y * 2 - 1)[:, 2:], small(x * 2 - 1)[:, 2:], atol=1e-6)
+
+
 def test_lrcn_gives_two_logits_per_frame_and_refuses_wrong_crops():
     m = BK.LRCN(width=1 / 16, input_size=32, fc6=16, hidden=8).eval()
     x = torch.rand(2, 5, 3, 32, 32)

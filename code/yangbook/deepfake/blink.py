@@ -245,6 +245,8 @@ class LRCN(nn.Module):
         width: multiplies VGG16's channel counts (1.0 is the original).
         input_size: side of the square crops (224 in the paper; a multiple of 32).
         fc6, hidden: fc6 units (4,096) and LSTM units (256).  dropout: after fc6 (0.5).
+        recurrent: False builds the paper's CNN baseline instead, each frame alone: the LSTM replaced by
+            VGG16's fc7 (fc6 units, ReLU, dropout), then the two-way layer.
 
     Shape:
         input (N, T, 3, input_size, input_size) in [-1, 1]; output (N, T, 2) logits.
@@ -253,7 +255,7 @@ class LRCN(nn.Module):
     input_range = (-1.0, 1.0)
 
     def __init__(self, width: float = 1.0, input_size: int = 224, fc6: int = 4096, hidden: int = 256,
-                 dropout: float = 0.5):
+                 dropout: float = 0.5, recurrent: bool = True):
         super().__init__()
         if not 0 < width <= 1 or input_size < 32 or input_size % 32:
             raise ValueError(f"LRCN: need 0 < width <= 1 and an input_size that is a multiple of 32, "
@@ -270,8 +272,11 @@ class LRCN(nn.Module):
         self.features = nn.Sequential(*layers)                                 # (.., c, input_size / 32, ..)
         self.fc6 = nn.Sequential(nn.Flatten(), nn.Linear(c * (input_size // 32) ** 2, fc6), nn.ReLU(),
                                  nn.Dropout(dropout))
-        self.lstm = nn.LSTM(fc6, hidden, batch_first=True)
-        self.fc = nn.Linear(hidden, 2)
+        if recurrent:
+            self.lstm = nn.LSTM(fc6, hidden, batch_first=True)
+        else:                                                                  # the per-frame baseline
+            self.lstm, self.fc7 = None, nn.Sequential(nn.Linear(fc6, fc6), nn.ReLU(), nn.Dropout(dropout))
+        self.fc = nn.Linear(hidden if recurrent else fc6, 2)
         for m in self.modules():          # He initialisation: a deep stack of ReLUs without normalisation
             if isinstance(m, (nn.Conv2d, nn.Linear)):      # keeps its signal (PyTorch's default shrinks it)
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -284,7 +289,7 @@ class LRCN(nn.Module):
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
         n, t = x.shape[:2]
         f = self.fc6(self.features(x.flatten(0, 1))).view(n, t, -1)           # (N, T, fc6)
-        return self.fc(self.lstm(f)[0])                                       # (N, T, 2)
+        return self.fc(self.lstm(f)[0] if self.lstm is not None else self.fc7(f))   # (N, T, 2)
 
     @torch.no_grad()
     def p_closed(self, crops: torch.Tensor) -> torch.Tensor:
