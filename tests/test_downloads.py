@@ -88,3 +88,12 @@ def test_chinese_notebooks_describe_themselves_in_chinese(html_dir):
                 described += 1
                 assert CJK.search(description), f"{path}: description stays English: {description[:60]}"
     assert described >= 20, f"only {described} Chinese notebooks carry a description"
+
+
+def test_another_machines_build_leaves_the_committed_twins_alone(monkeypatch):
+    """make check-claims builds with its own cache (YANGBOOK_CACHE): its numbers are not the edition's,
+    so it must not rewrite book/*.ipynb or the Chinese Colab notebooks (it did, before this test)."""
+    monkeypatch.delenv("YANGBOOK_CACHE", raising=False)
+    assert readerview.writes_twins()
+    monkeypatch.setenv("YANGBOOK_CACHE", "/elsewhere/.jupyter_cache")
+    assert not readerview.writes_twins()

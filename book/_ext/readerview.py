@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -180,8 +181,14 @@ def _restore_outputs(app: Sphinx, doctree) -> None:
     nbformat.write(merged, executed)
 
 
+def writes_twins() -> bool:
+    """Whether this build writes the committed ``.ipynb`` twins in the source tree: not a build with its
+    own execution cache (``make check-claims``, "another machine"), whose values are not the edition's."""
+    return not os.environ.get("YANGBOOK_CACHE")
+
+
 def _builder_inited(app: Sphinx) -> None:
-    if app.builder.format != "html":
+    if app.builder.format != "html" or not writes_twins():
         return
     changed = [md for md in notebook_pages(Path(app.srcdir)) if write_ipynb(md, cached_values(app, md))]
     if changed:
@@ -212,7 +219,8 @@ def _build_finished(app: Sphinx, exception) -> None:
     src = Path(app.srcdir)
     for md in notebook_pages(src):
         values = cached_values(app, md)
-        write_ipynb(md, values)
+        if writes_twins():
+            write_ipynb(md, values)
         if (app.config.language or "en").startswith("zh"):
             continue
         paste_download(Path(app.outdir) / "_sources" / md.relative_to(src), values)

@@ -179,11 +179,11 @@ def _is_zh_html(app: Sphinx) -> bool:
 
 def _write_colab_notebooks(app: Sphinx) -> None:
     """``locales/zh_CN/notebooks/<page>.ipynb`` from each notebook page's ``.ipynb`` twin, translated."""
-    if not _is_zh_html(app):
+    from readerview import cached_values, notebook_pages, paste_notebook, twin_notebook, writes_twins
+
+    if not _is_zh_html(app) or not writes_twins():
         return
     import nbformat
-
-    from readerview import cached_values, notebook_pages, paste_notebook, twin_notebook
 
     src = Path(app.srcdir)
     changed = 0
