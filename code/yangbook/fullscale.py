@@ -562,7 +562,7 @@ def _train(cfg, m, t, outdir, world, rank, local, cuda, device, stop_after, prog
                 if best["epoch"] else "no best yet")
         _say(rank, f"epoch {epoch + 1}/{t['epochs']} ({which}): train loss {row['train_loss']:.4f}, val AUC {shown} "
                    f"on {row['val_items']} items ({kept}), lr {lr_used:.1e}, {row['seconds']:.1f} s")
-        (outdir / f"weights-rank{rank}.txt").write_text(weights_digest(model))
+        (outdir / f"weights-rank{rank}.txt").write_text(row["weights"])   # the digest taken above
         if world > 1:
             dist.barrier()
     if row and row["epoch"] == t["epochs"]:
