@@ -19,14 +19,14 @@ export PYTHONPATH := $(CURDIR)/code$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 # jupyter-cache is not safe for two concurrent writers, and en and zh share it.
 .NOTPARALLEL:
-.PHONY: help venv code check-code html html-en html-zh check-claims gettext po pdf pdf-en pdf-zh pdf-deps print-pdf-debs test bench clean clean-cache
+.PHONY: help venv code format check-code html html-en html-zh check-claims gettext po pdf pdf-en pdf-zh pdf-deps print-pdf-debs test bench clean clean-cache
 
 help:
 	@echo "make html   build the English and Chinese HTML into $(BUILD)/html/{en,$(ZH)}"
 	@echo "make test   run the test suite (builds the book first)"
 	@echo "make pdf    build both PDFs into $(BUILD)/pdf (needs the TeX set: make pdf-deps, as root or with sudo)"
 	@echo "make check-claims   build the book cold as if on another machine, every claim strict (see README)"
-	@echo "other targets: html-en html-zh code po pdf-en pdf-zh pdf-deps bench clean clean-cache"
+	@echo "other targets: html-en html-zh code format po pdf-en pdf-zh pdf-deps bench clean clean-cache"
 
 # --- the environment: created once, refreshed when the pins change -----------------------------
 $(STAMP):
@@ -43,6 +43,11 @@ venv: $(STAMP)
 
 # --- literate code: the export cells of the chapters become code/yangbook ----------------------
 code: $(STAMP)
+	$(PY) $(SRC)/_ext/tangle.py --book $(SRC) --out code/yangbook
+
+# the code cells formatted by ruff at 88 columns, then the package regenerated from them
+format: $(STAMP)
+	$(PY) $(SRC)/_ext/formatcells.py --book $(SRC)
 	$(PY) $(SRC)/_ext/tangle.py --book $(SRC) --out code/yangbook
 
 # --- HTML ---------------------------------------------------------------------------------------

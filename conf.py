@@ -49,6 +49,8 @@ extensions = [
     "uistrings",  # HTML: the themes' interface in the page's language (book/_ext/uistrings.py)
     "zhnotebooks",  # HTML zh: the downloads and the Colab notebook in Chinese (book/_ext/zhnotebooks.py)
     "claims",  # a sentence this machine's numbers do not bear out: a note on its page (book/_ext/claims.py)
+    "codecells",  # HTML: long exported cells and cells that only show something are folded, with a summary
+    "contents",  # HTML: the landing page lists every chapter with its one-line description
     "notfound.extension",  # HTML: 404.html from book/404.md, with absolute links (sphinx-notfound-page)
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
@@ -103,7 +105,7 @@ html_theme_options = {
 # pydata-sphinx-theme logs a console error on a first visit unless the default mode is named.
 html_context = {"default_mode": "auto"}
 html_sidebars = {
-    "**": ["navbar-logo.html", "lang-switcher.html", "pdf-download.html", "search-button-field.html", "sbt-sidebar-nav.html"]
+    "**": ["navbar-logo.html", "lang-switcher.html", "pdf-download.html", "sbt-sidebar-nav.html"]
 }
 
 # -- LaTeX --------------------------------------------------------------------------------------

@@ -12,14 +12,22 @@ import cv2
 import numpy as np
 import torch
 
-from yangbook.deepfake.mesonet import Meso4, MesoInception4, load_keras_weights, released_weights
+from yangbook.deepfake.mesonet import (
+    Meso4,
+    MesoInception4,
+    load_keras_weights,
+    released_weights,
+)
 from yangbook.deepfake.realdata import crop_face, detect_faces, iter_frames
 from yangbook.deepfake.train import Detector
 from yangbook.deepfake.xception import Xception
 
-RELEASED = {"meso4-df": (Meso4, "Meso4_DF"), "meso4-f2f": (Meso4, "Meso4_F2F"),
-            "mesoinception-df": (MesoInception4, "MesoInception_DF"),
-            "mesoinception-f2f": (MesoInception4, "MesoInception_F2F")}
+RELEASED = {
+    "meso4-df": (Meso4, "Meso4_DF"),
+    "meso4-f2f": (Meso4, "Meso4_F2F"),
+    "mesoinception-df": (MesoInception4, "MesoInception_DF"),
+    "mesoinception-f2f": (MesoInception4, "MesoInception_F2F"),
+}
 MODELS = {"Meso4": Meso4, "MesoInception4": MesoInception4, "Xception": Xception}
 
 
@@ -28,15 +36,27 @@ def save_checkpoint(path, model: torch.nn.Module, kwargs: dict, **extra) -> None
     arguments of its constructor and its weights (plus any ``extra`` entries, such as the epoch)."""
     name = type(model).__name__
     if name not in MODELS:
-        raise ValueError(f"save_checkpoint: {name} is not one of the book's detectors {sorted(MODELS)}")
-    torch.save({"model": name, "kwargs": dict(kwargs), "state_dict": model.state_dict(), **extra}, path)
+        raise ValueError(
+            f"save_checkpoint: {name} is not one of the book's detectors {sorted(MODELS)}"
+        )
+    torch.save(
+        {
+            "model": name,
+            "kwargs": dict(kwargs),
+            "state_dict": model.state_dict(),
+            **extra,
+        },
+        path,
+    )
 
 
 def load_detector(name: str = "meso4-df", checkpoint=None) -> Detector:
     """A ``Detector`` in evaluation mode: released MesoNet weights by ``name``, or a ``checkpoint`` file."""
     if checkpoint is None:
         if name not in RELEASED:
-            raise ValueError(f"unknown detector {name!r}; the released weights are {sorted(RELEASED)}")
+            raise ValueError(
+                f"unknown detector {name!r}; the released weights are {sorted(RELEASED)}"
+            )
         build, weights = RELEASED[name]
         return Detector(load_keras_weights(build(), released_weights(weights))).eval()
     path = Path(checkpoint)
@@ -44,12 +64,22 @@ def load_detector(name: str = "meso4-df", checkpoint=None) -> Detector:
         raise FileNotFoundError(f"{path}: no such checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a file torch cannot read: say which, and what was expected
-        raise ValueError(f"{path}: not a checkpoint written by yangbook ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or not {"model", "kwargs", "state_dict"} <= set(state):
-        raise ValueError(f"{path}: a checkpoint must hold 'model', 'kwargs' and 'state_dict'")
+    except (
+        Exception
+    ) as exc:  # a file torch cannot read: say which, and what was expected
+        raise ValueError(
+            f"{path}: not a checkpoint written by yangbook ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(state, dict) or not {"model", "kwargs", "state_dict"} <= set(
+        state
+    ):
+        raise ValueError(
+            f"{path}: a checkpoint must hold 'model', 'kwargs' and 'state_dict'"
+        )
     if state["model"] not in MODELS:
-        raise ValueError(f"{path}: unknown model {state['model']!r}; the book's detectors are {sorted(MODELS)}")
+        raise ValueError(
+            f"{path}: unknown model {state['model']!r}; the book's detectors are {sorted(MODELS)}"
+        )
     model = MODELS[state["model"]](**state["kwargs"])
     model.load_state_dict(state["state_dict"])
     return Detector(model).eval()
@@ -74,9 +104,14 @@ def score_faces(detector: Detector, image: np.ndarray) -> list[dict]:
         return []
     size = input_size(detector)
     crops = np.stack([crop_face(image, box, size=size, scale=1.3)[0] for box in boxes])
-    x = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float() / 255
+    x = (
+        torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
+        / 255
+    )
     p = detector.p_fake(x).tolist()
-    return [{"box": [int(v) for v in box], "p_fake": float(q)} for box, q in zip(boxes, p)]
+    return [
+        {"box": [int(v) for v in box], "p_fake": float(q)} for box, q in zip(boxes, p)
+    ]
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -89,17 +124,35 @@ def _read_image(path: Path) -> np.ndarray:
 def _video_frames(path: Path, n: int, progress: bool):
     """(index, RGB frame) for ``n`` distinct frames sampled evenly from a video, with a progress bar."""
     from tqdm import tqdm
-    return tqdm(iter_frames(path, n, distinct=True), total=n, desc=path.name, unit="frame",
-                disable=not progress, leave=False, file=sys.stderr)
+
+    return tqdm(
+        iter_frames(path, n, distinct=True),
+        total=n,
+        desc=path.name,
+        unit="frame",
+        disable=not progress,
+        leave=False,
+        file=sys.stderr,
+    )
 
 
-def detect_file(detector: Detector, path, frames: int = 16, progress: bool = False) -> dict:
+def detect_file(
+    detector: Detector, path, frames: int = 16, progress: bool = False
+) -> dict:
     """Score one image or video. Returns a dict: path, kind ("image" or "video"), faces (each with its
     box, P(fake) and, in a video, its frame), frames (a video's sampled frames and the P(fake) of each
     frame's largest face, None without a face), p_fake (the file's score, None without any face),
     note, and error (a message, or None)."""
     path = Path(path)
-    out = {"path": str(path), "kind": None, "faces": [], "frames": [], "p_fake": None, "note": None, "error": None}
+    out = {
+        "path": str(path),
+        "kind": None,
+        "faces": [],
+        "frames": [],
+        "p_fake": None,
+        "note": None,
+        "error": None,
+    }
     try:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file")
@@ -114,13 +167,17 @@ def detect_file(detector: Detector, path, frames: int = 16, progress: bool = Fal
             for idx, frame in _video_frames(path, frames, progress):
                 faces = score_faces(detector, frame)
                 out["faces"] += [dict(f, frame=idx) for f in faces]
-                out["frames"].append({"frame": idx, "p_fake": faces[0]["p_fake"] if faces else None})
+                out["frames"].append(
+                    {"frame": idx, "p_fake": faces[0]["p_fake"] if faces else None}
+                )
             scored = [f["p_fake"] for f in out["frames"] if f["p_fake"] is not None]
             if scored:
                 out["p_fake"] = float(np.mean(scored))
         else:
-            raise ValueError(f"{path}: unsupported file type {suffix or '(none)'!r}; images: "
-                             f"{' '.join(sorted(IMAGE_SUFFIXES))}; videos: {' '.join(sorted(VIDEO_SUFFIXES))}")
+            raise ValueError(
+                f"{path}: unsupported file type {suffix or '(none)'!r}; images: "
+                f"{' '.join(sorted(IMAGE_SUFFIXES))}; videos: {' '.join(sorted(VIDEO_SUFFIXES))}"
+            )
         if not out["faces"]:
             out["note"] = "no face found"
     except (OSError, ValueError) as exc:
@@ -133,63 +190,137 @@ def _table(results: list[dict]) -> str:
     rows = [("file", "kind", "faces", "frames", "P(fake)", "")]
     for r in results:
         if r["error"]:
-            rows.append((r["path"], r["kind"] or "-", "-", "-", "-", "error: " + r["error"]))
+            rows.append(
+                (r["path"], r["kind"] or "-", "-", "-", "-", "error: " + r["error"])
+            )
             continue
         frames = str(len(r["frames"])) if r["kind"] == "video" else "-"
         p = "-" if r["p_fake"] is None else f"{r['p_fake']:.3f}"
-        rows.append((r["path"], r["kind"], str(len(r["faces"])), frames, p, r["note"] or ""))
+        rows.append(
+            (r["path"], r["kind"], str(len(r["faces"])), frames, p, r["note"] or "")
+        )
         if r["kind"] == "image" and len(r["faces"]) > 1:
             for k, f in enumerate(r["faces"], 1):
-                rows.append(("", "", f"face {k}", "", f"{f['p_fake']:.3f}", "box {} {} {} {}".format(*f["box"])))
+                rows.append(
+                    (
+                        "",
+                        "",
+                        f"face {k}",
+                        "",
+                        f"{f['p_fake']:.3f}",
+                        "box {} {} {} {}".format(*f["box"]),
+                    )
+                )
     widths = [max(len(row[j]) for row in rows) for j in range(5)]
-    return "\n".join(("  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5]).rstrip()
-                     for row in rows)
+    return "\n".join(
+        (
+            "  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5]
+        ).rstrip()
+        for row in rows
+    )
 
 
 def main(argv=None) -> int:
     """``yangbook detect PATH...`` (P(fake) per face, per frame and per file), ``yangbook train CONFIG``
     and ``yangbook extract-faces`` (see "Training at full scale"). Returns the exit status."""
-    parser = argparse.ArgumentParser(prog="yangbook", description="The tools of the book 'Deep Learning on Yang'.")
+    parser = argparse.ArgumentParser(
+        prog="yangbook", description="The tools of the book 'Deep Learning on Yang'."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("detect", help="score the faces in images and videos",
-                       description="Find the faces in images and videos, crop them as FaceForensics++ does "
-                                   "(1.3 x the face box) and print P(fake) per face, frame and file.")
+    d = sub.add_parser(
+        "detect",
+        help="score the faces in images and videos",
+        description="Find the faces in images and videos, crop them as FaceForensics++ does "
+        "(1.3 x the face box) and print P(fake) per face, frame and file.",
+    )
     d.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
-    d.add_argument("--detector", default="meso4-df", choices=sorted(RELEASED),
-                   help="released MesoNet weights to use (default: meso4-df)")
-    d.add_argument("--checkpoint", help="a checkpoint of any detector of the book (overrides --detector)")
-    d.add_argument("--frames", type=int, default=16, help="frames sampled evenly from each video (default 16)")
+    d.add_argument(
+        "--detector",
+        default="meso4-df",
+        choices=sorted(RELEASED),
+        help="released MesoNet weights to use (default: meso4-df)",
+    )
+    d.add_argument(
+        "--checkpoint",
+        help="a checkpoint of any detector of the book (overrides --detector)",
+    )
+    d.add_argument(
+        "--frames",
+        type=int,
+        default=16,
+        help="frames sampled evenly from each video (default 16)",
+    )
     d.add_argument("--json", action="store_true", help="print the results as JSON")
-    d.add_argument("--no-progress", action="store_true", help="no progress bar on videos")
-    t = sub.add_parser("train", help="train a detector at full scale (run it under torchrun)",
-                       description="Train the detector of a TOML configuration; under `torchrun "
-                                   "--nproc-per-node N` with DistributedDataParallel (see 'Training at full scale').")
-    t.add_argument("config", help="a configuration file, or the name of a shipped one: meso4, mesoinception4, "
-                                  "xception (yangbook/configs/)")
-    t.add_argument("--stop-after", type=int, help="stop after this many epochs (the next run resumes)")
-    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="a progress bar per epoch on the first process (default: when stderr is a terminal)")
-    e = sub.add_parser("extract-faces", help="decode videos once and store their face crops",
-                       description="Decode every video of a dataset once and store FaceForensics++-style face "
-                                   "crops with an index; resumes where an earlier run stopped.")
+    d.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on videos"
+    )
+    t = sub.add_parser(
+        "train",
+        help="train a detector at full scale (run it under torchrun)",
+        description="Train the detector of a TOML configuration; under `torchrun "
+        "--nproc-per-node N` with DistributedDataParallel (see 'Training at full scale').",
+    )
+    t.add_argument(
+        "config",
+        help="a configuration file, or the name of a shipped one: meso4, mesoinception4, "
+        "xception (yangbook/configs/)",
+    )
+    t.add_argument(
+        "--stop-after",
+        type=int,
+        help="stop after this many epochs (the next run resumes)",
+    )
+    t.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar per epoch on the first process (default: when stderr is a terminal)",
+    )
+    e = sub.add_parser(
+        "extract-faces",
+        help="decode videos once and store their face crops",
+        description="Decode every video of a dataset once and store FaceForensics++-style face "
+        "crops with an index; resumes where an earlier run stopped.",
+    )
     e.add_argument("dataset", choices=["ffpp", "celebdf", "dfdc"])
     e.add_argument("root", help="the dataset's folder")
     e.add_argument("out", help="where to write the crops")
-    e.add_argument("--frames", type=int, default=270, help="frames sampled evenly per video (default 270)")
-    e.add_argument("--size", type=int, default=256, help="side of the crops (default 256)")
-    e.add_argument("--compression", default="c23", help="FaceForensics++ level: raw, c23 or c40")
-    e.add_argument("--workers", type=int, default=1, help="videos decoded in parallel (default 1)")
+    e.add_argument(
+        "--frames",
+        type=int,
+        default=270,
+        help="frames sampled evenly per video (default 270)",
+    )
+    e.add_argument(
+        "--size", type=int, default=256, help="side of the crops (default 256)"
+    )
+    e.add_argument(
+        "--compression", default="c23", help="FaceForensics++ level: raw, c23 or c40"
+    )
+    e.add_argument(
+        "--workers", type=int, default=1, help="videos decoded in parallel (default 1)"
+    )
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.command in ("train", "extract-faces"):
         from yangbook import fullscale
+
         try:
             if args.command == "train":
-                fullscale.train(args.config, stop_after=args.stop_after, progress=args.progress)
+                fullscale.train(
+                    args.config, stop_after=args.stop_after, progress=args.progress
+                )
             else:
-                counts = fullscale.extract_faces(args.dataset, args.root, args.out, args.frames, args.size,
-                                                 args.compression, workers=args.workers,
-                                                 progress=not args.no_progress and sys.stderr.isatty())
+                counts = fullscale.extract_faces(
+                    args.dataset,
+                    args.root,
+                    args.out,
+                    args.frames,
+                    args.size,
+                    args.compression,
+                    workers=args.workers,
+                    progress=not args.no_progress and sys.stderr.isatty(),
+                )
                 print(json.dumps(counts))
         except (OSError, ValueError) as exc:
             print(f"yangbook {args.command}: {exc}", file=sys.stderr)

@@ -19,7 +19,13 @@ from torch.utils.data import Dataset
 
 from yangbook.cli import _read_image
 from yangbook.deepfake.datasets import _to_tensor
-from yangbook.deepfake.realdata import FFPP_COMPRESSIONS, FFPP_METHODS, _read_split, crop_face, detect_faces
+from yangbook.deepfake.realdata import (
+    FFPP_COMPRESSIONS,
+    FFPP_METHODS,
+    _read_split,
+    crop_face,
+    detect_faces,
+)
 
 DATASETS = ("ffpp", "celebdf", "dfdc")
 
@@ -30,7 +36,9 @@ def _stable_split(key: str) -> str:
     return "test" if h == 0 else "val" if h == 1 else "train"
 
 
-def video_list(dataset: str, root, split: str, compression: str = "c23", methods=FFPP_METHODS) -> list:
+def video_list(
+    dataset: str, root, split: str, compression: str = "c23", methods=FFPP_METHODS
+) -> list:
     """The videos of one split: a list of (path relative to ``root``, label 1 = fake, method, identity).
 
     ffpp: the official split files ``splits/<split>.json`` of (target, source) pairs; originals from
@@ -51,31 +59,71 @@ def video_list(dataset: str, root, split: str, compression: str = "c23", methods
     out = []
     if dataset == "ffpp":
         if compression not in FFPP_COMPRESSIONS:
-            raise ValueError(f"compression must be one of {FFPP_COMPRESSIONS}, got {compression!r}")
+            raise ValueError(
+                f"compression must be one of {FFPP_COMPRESSIONS}, got {compression!r}"
+            )
         for a, b in _read_split(root / "splits" / f"{split}.json"):
             for t in (a, b):
-                out.append((f"original_sequences/youtube/{compression}/videos/{t}.mp4", 0, "real", int(t)))
+                out.append(
+                    (
+                        f"original_sequences/youtube/{compression}/videos/{t}.mp4",
+                        0,
+                        "real",
+                        int(t),
+                    )
+                )
         for m in methods:
             if m not in FFPP_METHODS:
-                raise ValueError(f"unknown manipulation {m!r}; FaceForensics++ has {FFPP_METHODS}")
+                raise ValueError(
+                    f"unknown manipulation {m!r}; FaceForensics++ has {FFPP_METHODS}"
+                )
             for a, b in _read_split(root / "splits" / f"{split}.json"):
                 for t, s in ((a, b), (b, a)):
-                    out.append((f"manipulated_sequences/{m}/{compression}/videos/{t}_{s}.mp4", 1, m, int(t)))
+                    out.append(
+                        (
+                            f"manipulated_sequences/{m}/{compression}/videos/{t}_{s}.mp4",
+                            1,
+                            m,
+                            int(t),
+                        )
+                    )
     elif dataset == "celebdf":
         listing = root / "List_of_testing_videos.txt"
         if not listing.is_file():
-            raise FileNotFoundError(f"Celeb-DF v2 tree under {root} has no List_of_testing_videos.txt")
-        test = {line.split()[1] for line in listing.read_text().splitlines() if line.strip()}
-        for folder, label in (("Celeb-real", 0), ("YouTube-real", 0), ("Celeb-synthesis", 1)):
+            raise FileNotFoundError(
+                f"Celeb-DF v2 tree under {root} has no List_of_testing_videos.txt"
+            )
+        test = {
+            line.split()[1] for line in listing.read_text().splitlines() if line.strip()
+        }
+        for folder, label in (
+            ("Celeb-real", 0),
+            ("YouTube-real", 0),
+            ("Celeb-synthesis", 1),
+        ):
             if not (root / folder).is_dir():
-                raise FileNotFoundError(f"Celeb-DF v2 tree under {root} has no folder {folder}")
+                raise FileNotFoundError(
+                    f"Celeb-DF v2 tree under {root} has no folder {folder}"
+                )
             for p in sorted((root / folder).glob("*.mp4")):
                 rel = f"{folder}/{p.name}"
-                identity = p.stem.split("_")[0]  # id0_0001 (real) and id0_id1_0001 (fake) start with the source
-                where = "test" if rel in test else ("val" if _stable_split(identity) != "train" else "train")
+                identity = p.stem.split("_")[
+                    0
+                ]  # id0_0001 (real) and id0_id1_0001 (fake) start with the source
+                where = (
+                    "test"
+                    if rel in test
+                    else ("val" if _stable_split(identity) != "train" else "train")
+                )
                 if where == split:
-                    out.append((rel, label, "Celeb-synthesis" if label else "real",
-                                int(identity[2:]) if identity[2:].isdigit() else -1))
+                    out.append(
+                        (
+                            rel,
+                            label,
+                            "Celeb-synthesis" if label else "real",
+                            int(identity[2:]) if identity[2:].isdigit() else -1,
+                        )
+                    )
     else:
         metas = sorted(root.rglob("metadata.json"))
         if not metas:
@@ -86,16 +134,30 @@ def video_list(dataset: str, root, split: str, compression: str = "c23", methods
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{meta}: not valid JSON ({exc})") from None
             for name, info in sorted(entries.items()):
-                if not isinstance(info, dict) or info.get("label") not in ("REAL", "FAKE"):
-                    raise ValueError(f"{meta}: entry {name!r} needs a label 'REAL' or 'FAKE'")
+                if not isinstance(info, dict) or info.get("label") not in (
+                    "REAL",
+                    "FAKE",
+                ):
+                    raise ValueError(
+                        f"{meta}: entry {name!r} needs a label 'REAL' or 'FAKE'"
+                    )
                 original = info.get("original") or name
                 if _stable_split(original) == split:
                     rel = (meta.parent / name).relative_to(root).as_posix()
-                    out.append((rel, int(info["label"] == "FAKE"), "DFDC" if info["label"] == "FAKE" else "real", -1))
+                    out.append(
+                        (
+                            rel,
+                            int(info["label"] == "FAKE"),
+                            "DFDC" if info["label"] == "FAKE" else "real",
+                            -1,
+                        )
+                    )
     missing = [rel for rel, *_ in out if not (root / rel).is_file()]
     if missing:
-        raise FileNotFoundError(f"{dataset} tree under {root} is incomplete: {len(missing)} of {len(out)} "
-                                f"videos of the {split} split are missing, the first is {root / missing[0]}")
+        raise FileNotFoundError(
+            f"{dataset} tree under {root} is incomplete: {len(missing)} of {len(out)} "
+            f"videos of the {split} split are missing, the first is {root / missing[0]}"
+        )
     return out
 
 
@@ -110,7 +172,11 @@ def _extract_one(task) -> tuple[str, int]:
     if total <= 0:
         cap.release()
         raise ValueError(f"{video}: cannot be read as a video (OpenCV finds no frames)")
-    picks = set(np.unique(np.linspace(0, total - 1, min(frames, total)).round().astype(int)).tolist())
+    picks = set(
+        np.unique(
+            np.linspace(0, total - 1, min(frames, total)).round().astype(int)
+        ).tolist()
+    )
     target.mkdir(parents=True, exist_ok=True)
     entries, k = [], 0
     try:
@@ -124,18 +190,37 @@ def _extract_one(task) -> tuple[str, int]:
                 if len(boxes):
                     crop = crop_face(rgb, boxes[0], size=size, scale=1.3)[0]
                     cv2.imwrite(str(target / f"{k:05d}.png"), crop[..., ::-1])
-                    entries.append({"frame": k, "file": f"{k:05d}.png", "box": [int(v) for v in boxes[0]]})
+                    entries.append(
+                        {
+                            "frame": k,
+                            "file": f"{k:05d}.png",
+                            "box": [int(v) for v in boxes[0]],
+                        }
+                    )
             k += 1
     finally:
         cap.release()
     tmp = index.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"video": str(video), "frames": total, "size": size, "crops": entries}))
+    tmp.write_text(
+        json.dumps(
+            {"video": str(video), "frames": total, "size": size, "crops": entries}
+        )
+    )
     tmp.replace(index)  # the index appears only when the video is complete
     return str(video), len(entries)
 
 
-def extract_faces(dataset: str, root, out, frames: int = 270, size: int = 256, compression: str = "c23",
-                  methods=FFPP_METHODS, workers: int = 1, progress: bool = True) -> dict:
+def extract_faces(
+    dataset: str,
+    root,
+    out,
+    frames: int = 270,
+    size: int = 256,
+    compression: str = "c23",
+    methods=FFPP_METHODS,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict:
     """Decode every video of every split of ``dataset`` once and store its face crops under ``out``.
 
     The crops of ``root/<video>.mp4`` go to ``out/<video>/`` as ``<frame>.png`` with an ``index.json``;
@@ -143,16 +228,32 @@ def extract_faces(dataset: str, root, out, frames: int = 270, size: int = 256, c
     from multiprocessing import get_context
 
     from tqdm import tqdm
+
     if frames < 1 or size < 32 or workers < 1:
-        raise ValueError(f"need frames >= 1, size >= 32 and workers >= 1, got {frames}, {size}, {workers}")
+        raise ValueError(
+            f"need frames >= 1, size >= 32 and workers >= 1, got {frames}, {size}, {workers}"
+        )
     root, out = Path(root), Path(out)
-    videos = sorted({rel for split in ("train", "val", "test")
-                     for rel, *_ in video_list(dataset, root, split, compression, methods)})
-    tasks = [(root / rel, out / Path(rel).with_suffix(""), frames, size) for rel in videos]
+    videos = sorted(
+        {
+            rel
+            for split in ("train", "val", "test")
+            for rel, *_ in video_list(dataset, root, split, compression, methods)
+        }
+    )
+    tasks = [
+        (root / rel, out / Path(rel).with_suffix(""), frames, size) for rel in videos
+    ]
     counts = {"videos": len(tasks), "skipped": 0, "crops": 0}
     with get_context("fork").Pool(workers) if workers > 1 else nullcontext() as pool:
-        done = pool.imap_unordered(_extract_one, tasks) if pool else map(_extract_one, tasks)
-        for _, n in tqdm(done, total=len(tasks), desc="videos", disable=not progress, file=sys.stderr):
+        done = (
+            pool.imap_unordered(_extract_one, tasks)
+            if pool
+            else map(_extract_one, tasks)
+        )
+        for _, n in tqdm(
+            done, total=len(tasks), desc="videos", disable=not progress, file=sys.stderr
+        ):
             counts["skipped" if n < 0 else "crops"] += 1 if n < 0 else n
     return counts
 
@@ -164,21 +265,39 @@ class FaceCrops(Dataset):
     A sample: image (3, size, size) float32 in [0, 1], label (1 = fake), method, identity, video_id.
     """
 
-    def __init__(self, dataset: str, root, crops, split: str = "train", compression: str = "c23",
-                 methods=FFPP_METHODS, frames_per_video=None):
+    def __init__(
+        self,
+        dataset: str,
+        root,
+        crops,
+        split: str = "train",
+        compression: str = "c23",
+        methods=FFPP_METHODS,
+        frames_per_video=None,
+    ):
         crops = Path(crops)
         self.items, self.videos = [], []
-        for v, (rel, label, method, identity) in enumerate(video_list(dataset, root, split, compression, methods)):
+        for v, (rel, label, method, identity) in enumerate(
+            video_list(dataset, root, split, compression, methods)
+        ):
             index = crops / Path(rel).with_suffix("") / "index.json"
             if not index.is_file():
-                raise FileNotFoundError(f"no face crops for {rel}: {index} is missing; run "
-                                        f"`yangbook extract-faces {dataset} {root} {crops}` first")
+                raise FileNotFoundError(
+                    f"no face crops for {rel}: {index} is missing; run "
+                    f"`yangbook extract-faces {dataset} {root} {crops}` first"
+                )
             entries = json.loads(index.read_text())["crops"]
             if frames_per_video is not None and len(entries) > frames_per_video:
-                keep = np.linspace(0, len(entries) - 1, frames_per_video).round().astype(int)
+                keep = (
+                    np.linspace(0, len(entries) - 1, frames_per_video)
+                    .round()
+                    .astype(int)
+                )
                 entries = [entries[k] for k in keep]
             self.videos.append(rel)
-            self.items += [(index.parent / e["file"], label, method, identity, v) for e in entries]
+            self.items += [
+                (index.parent / e["file"], label, method, identity, v) for e in entries
+            ]
         if not self.items:
             raise ValueError(f"{dataset} {split}: the crops under {crops} hold no face")
 
@@ -187,24 +306,57 @@ class FaceCrops(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         path, label, method, identity, video = self.items[i]
-        return {"image": _to_tensor(_read_image(path)), "label": label, "method": method,
-                "identity": identity, "video_id": video}
+        return {
+            "image": _to_tensor(_read_image(path)),
+            "label": label,
+            "method": method,
+            "identity": identity,
+            "video_id": video,
+        }
 
 
 # --- book/fullscale.md ---
 import yangbook
 
-CONFIGS = Path(yangbook.__file__).resolve().parent / "configs"  # the configurations shipped with the package
+CONFIGS = (
+    Path(yangbook.__file__).resolve().parent / "configs"
+)  # the configurations shipped with the package
 _SCHEMA = {
     "model": {"name": str, "kwargs": dict, "init": str},
-    "data": {"dataset": str, "root": str, "crops": str, "compression": str, "methods": list,
-             "frames_per_video": int, "val_frames_per_video": int, "length": int, "size": int},
-    "train": {"epochs": int, "batch_size": int, "lr": float, "weight_decay": float, "loss": str,
-              "lr_step": int, "lr_step_unit": str, "lr_gamma": float, "lr_min": float, "head_epochs": int,
-              "amp": bool, "seed": int, "num_workers": int},
+    "data": {
+        "dataset": str,
+        "root": str,
+        "crops": str,
+        "compression": str,
+        "methods": list,
+        "frames_per_video": int,
+        "val_frames_per_video": int,
+        "length": int,
+        "size": int,
+    },
+    "train": {
+        "epochs": int,
+        "batch_size": int,
+        "lr": float,
+        "weight_decay": float,
+        "loss": str,
+        "lr_step": int,
+        "lr_step_unit": str,
+        "lr_gamma": float,
+        "lr_min": float,
+        "head_epochs": int,
+        "amp": bool,
+        "seed": int,
+        "num_workers": int,
+    },
     "output": {"dir": str},
 }
-_REQUIRED = {"model": ("name",), "data": ("dataset",), "train": ("epochs", "batch_size", "lr"), "output": ("dir",)}
+_REQUIRED = {
+    "model": ("name",),
+    "data": ("dataset",),
+    "train": ("epochs", "batch_size", "lr"),
+    "output": ("dir",),
+}
 
 
 def find_config(name) -> Path:
@@ -217,8 +369,10 @@ def find_config(name) -> Path:
     if path.parent == Path(".") and shipped.is_file():
         return shipped
     names = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.toml")))
-    raise FileNotFoundError(f"no such configuration: {name} (neither a file nor one of the shipped "
-                            f"configurations: {names})")
+    raise FileNotFoundError(
+        f"no such configuration: {name} (neither a file nor one of the shipped "
+        f"configurations: {names})"
+    )
 
 
 def load_config(path) -> dict:
@@ -234,22 +388,34 @@ def load_config(path) -> dict:
         cfg.setdefault(section, {})
         for key, value in cfg[section].items():
             if key not in keys:
-                raise ValueError(f"{path}: unknown key [{section}] {key}; known: {sorted(keys)}")
+                raise ValueError(
+                    f"{path}: unknown key [{section}] {key}; known: {sorted(keys)}"
+                )
             want = keys[key]
-            if not (isinstance(value, want) or (want is float and isinstance(value, int))) or isinstance(value, bool) != (want is bool):
-                raise ValueError(f"{path}: [{section}] {key} must be {want.__name__}, got {value!r}")
+            if not (
+                isinstance(value, want) or (want is float and isinstance(value, int))
+            ) or isinstance(value, bool) != (want is bool):
+                raise ValueError(
+                    f"{path}: [{section}] {key} must be {want.__name__}, got {value!r}"
+                )
     for section, keys in _REQUIRED.items():
         for key in keys:
             if key not in cfg[section]:
                 raise ValueError(f"{path}: missing [{section}] {key}")
     unknown = set(cfg) - set(_SCHEMA)
     if unknown:
-        raise ValueError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SCHEMA)}")
+        raise ValueError(
+            f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SCHEMA)}"
+        )
     if cfg["data"]["dataset"] not in DATASETS + ("synthetic",):
-        raise ValueError(f"{path}: [data] dataset must be one of {DATASETS + ('synthetic',)}")
+        raise ValueError(
+            f"{path}: [data] dataset must be one of {DATASETS + ('synthetic',)}"
+        )
     if cfg["train"].get("lr_step_unit", "epoch") not in ("epoch", "iteration"):
-        raise ValueError(f"{path}: [train] lr_step_unit must be \"epoch\" or \"iteration\", "
-                         f"got {cfg['train']['lr_step_unit']!r}")
+        raise ValueError(
+            f'{path}: [train] lr_step_unit must be "epoch" or "iteration", '
+            f"got {cfg['train']['lr_step_unit']!r}"
+        )
     cfg["path"] = str(path)
     return cfg
 
@@ -272,11 +438,32 @@ def _datasets(cfg):
     d = cfg["data"]
     if d["dataset"] == "synthetic":
         size, n = d.get("size", 64), d.get("length", 256)
-        return (FaceForgeryDataset("train", "blend", length=n, size=size),
-                FaceForgeryDataset("val", "blend", length=max(2, n // 4), size=size))
-    kw = dict(compression=d.get("compression", "c23"), methods=tuple(d.get("methods", FFPP_METHODS)))
-    return (FaceCrops(d["dataset"], d["root"], d["crops"], "train", frames_per_video=d.get("frames_per_video"), **kw),
-            FaceCrops(d["dataset"], d["root"], d["crops"], "val", frames_per_video=d.get("val_frames_per_video", 100), **kw))
+        return (
+            FaceForgeryDataset("train", "blend", length=n, size=size),
+            FaceForgeryDataset("val", "blend", length=max(2, n // 4), size=size),
+        )
+    kw = dict(
+        compression=d.get("compression", "c23"),
+        methods=tuple(d.get("methods", FFPP_METHODS)),
+    )
+    return (
+        FaceCrops(
+            d["dataset"],
+            d["root"],
+            d["crops"],
+            "train",
+            frames_per_video=d.get("frames_per_video"),
+            **kw,
+        ),
+        FaceCrops(
+            d["dataset"],
+            d["root"],
+            d["crops"],
+            "val",
+            frames_per_video=d.get("val_frames_per_video", 100),
+            **kw,
+        ),
+    )
 
 
 def _head(model: torch.nn.Module) -> list:
@@ -303,11 +490,19 @@ def load_init(model: torch.nn.Module, path) -> tuple[int, list, str]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a file torch cannot read is the user's error, named
         first = (str(exc).strip().splitlines() or [""])[0]
-        raise ValueError(f"[model] init: {path} is not a PyTorch weights file ({type(exc).__name__}: {first})") from None
+        raise ValueError(
+            f"[model] init: {path} is not a PyTorch weights file ({type(exc).__name__}: {first})"
+        ) from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
-    if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(f"[model] init: {path} holds no state dict (a mapping of names to tensors)")
+    if (
+        not isinstance(state, dict)
+        or not state
+        or not all(torch.is_tensor(v) for v in state.values())
+    ):
+        raise ValueError(
+            f"[model] init: {path} holds no state dict (a mapping of names to tensors)"
+        )
     own = model.state_dict()
     match = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     how = "name"
@@ -316,24 +511,45 @@ def load_init(model: torch.nn.Module, path) -> tuple[int, list, str]:
         mine = [k for k in own if not k.endswith(counter)]
         theirs = [(k, v) for k, v in state.items() if not k.endswith(counter)]
         if len(mine) != len(theirs):
-            raise ValueError(f"[model] init: {path} matches no tensor of {type(model).__name__} by name, and "
-                             f"holds {len(theirs)} tensors where the model has {len(mine)}: not the same network")
-        head = [k for k, _ in list(model.named_parameters())[-2:]]       # the last layer's weight and bias
+            raise ValueError(
+                f"[model] init: {path} matches no tensor of {type(model).__name__} by name, and "
+                f"holds {len(theirs)} tensors where the model has {len(mine)}: not the same network"
+            )
+        head = [
+            k for k, _ in list(model.named_parameters())[-2:]
+        ]  # the last layer's weight and bias
         for n, (k, (name, v)) in enumerate(zip(mine, theirs)):
             want = own[k].shape
-            if v.dim() == 2 and len(want) == 4 and want[2:] == (1, 1) and v.shape == want[:2]:
-                v = v[:, :, None, None]                                  # a pointwise kernel stored 2-D
+            if (
+                v.dim() == 2
+                and len(want) == 4
+                and want[2:] == (1, 1)
+                and v.shape == want[:2]
+            ):
+                v = v[:, :, None, None]  # a pointwise kernel stored 2-D
             if v.shape == want:
                 match[k] = v
             elif k not in head:
-                raise ValueError(f"[model] init: tensor {n} of {path} ({name}, {tuple(v.shape)}) does not fit "
-                                 f"{k} of {type(model).__name__} ({tuple(want)}): not the same network")
+                raise ValueError(
+                    f"[model] init: tensor {n} of {path} ({name}, {tuple(v.shape)}) does not fit "
+                    f"{k} of {type(model).__name__} ({tuple(want)}): not the same network"
+                )
     model.load_state_dict(match, strict=False)
-    return len(match), sorted(k for k in own if k not in match and not k.endswith("num_batches_tracked")), how
+    return (
+        len(match),
+        sorted(
+            k for k in own if k not in match and not k.endswith("num_batches_tracked")
+        ),
+        how,
+    )
 
 
 def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -364,7 +580,10 @@ def _atomic_save(obj, path: Path) -> None:
 
 def _json_safe(row: dict) -> dict:
     """A metrics row for strict JSON: a float that is not finite (an AUC of a one-class set) is null."""
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+    return {
+        k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+        for k, v in row.items()
+    }
 
 
 # What may change between a run and its resumption: the length of the run, the workers, the folder.
@@ -372,8 +591,12 @@ _RESUMABLE = {("train", "epochs"), ("train", "num_workers"), ("output", "dir")}
 
 
 def _run_identity(cfg: dict) -> dict:
-    return {section: {k: v for k, v in cfg[section].items() if (section, k) not in _RESUMABLE}
-            for section in _SCHEMA}
+    return {
+        section: {
+            k: v for k, v in cfg[section].items() if (section, k) not in _RESUMABLE
+        }
+        for section in _SCHEMA
+    }
 
 
 def _check_same_run(outdir: Path, cfg: dict, checkpoint) -> None:
@@ -382,32 +605,52 @@ def _check_same_run(outdir: Path, cfg: dict, checkpoint) -> None:
     if checkpoint is not None:
         name = checkpoint.get("model")
         if name != cfg["model"]["name"]:
-            raise ValueError(f"{outdir} holds a run of {name}, not of {cfg['model']['name']}; give [output] dir "
-                             f"a new folder, or delete {outdir} to start again")
+            raise ValueError(
+                f"{outdir} holds a run of {name}, not of {cfg['model']['name']}; give [output] dir "
+                f"a new folder, or delete {outdir} to start again"
+            )
     saved = outdir / "config.json"
     if not saved.is_file():
         return
     there, here = json.loads(saved.read_text()), _run_identity(cfg)
-    diff = [f"[{s}] {k}: {there.get(s, {}).get(k)!r} there, {here[s].get(k)!r} here"
-            for s in _SCHEMA for k in sorted(set(there.get(s, {})) | set(here[s]))
-            if there.get(s, {}).get(k) != here[s].get(k)]
+    diff = [
+        f"[{s}] {k}: {there.get(s, {}).get(k)!r} there, {here[s].get(k)!r} here"
+        for s in _SCHEMA
+        for k in sorted(set(there.get(s, {})) | set(here[s]))
+        if there.get(s, {}).get(k) != here[s].get(k)
+    ]
     if diff:
-        raise ValueError(f"{outdir} holds a run of another configuration ({'; '.join(diff)}); "
-                         f"give [output] dir a new folder, or delete {outdir} to start again")
+        raise ValueError(
+            f"{outdir} holds a run of another configuration ({'; '.join(diff)}); "
+            f"give [output] dir a new folder, or delete {outdir} to start again"
+        )
 
 
-def _validate(detector, val_set, batch_size: int, loss: str, rank: int, world: int) -> EvalResult:
+def _validate(
+    detector, val_set, batch_size: int, loss: str, rank: int, world: int
+) -> EvalResult:
     """Score this process's share of the validation split (every ``world``-th item), gather every
     share, and return the whole split's scores (on every process)."""
     share = torch.utils.data.Subset(val_set, range(rank, len(val_set), world))
     part = None
     if len(share):
-        r = evaluate(detector, torch.utils.data.DataLoader(share, batch_size=batch_size), loss=loss)
+        r = evaluate(
+            detector,
+            torch.utils.data.DataLoader(share, batch_size=batch_size),
+            loss=loss,
+        )
         videos = r.videos
         if videos is not None and "video_id" not in val_set[0]:
-            videos = videos + rank * len(val_set)    # clips numbered per process: keep them apart
-        part = {"labels": r.labels, "scores": r.scores, "videos": videos, "loss": r.loss * len(r.labels),
-                "level": r.level}
+            videos = videos + rank * len(
+                val_set
+            )  # clips numbered per process: keep them apart
+        part = {
+            "labels": r.labels,
+            "scores": r.scores,
+            "videos": videos,
+            "loss": r.loss * len(r.labels),
+            "level": r.level,
+        }
     parts = [part]
     if world > 1:
         parts = [None] * world
@@ -416,9 +659,18 @@ def _validate(detector, val_set, batch_size: int, loss: str, rank: int, world: i
     if not parts:
         raise ValueError(f"the validation split is empty ({len(val_set)} items)")
     labels = np.concatenate([p["labels"] for p in parts])
-    videos = None if any(p["videos"] is None for p in parts) else np.concatenate([p["videos"] for p in parts])
-    return EvalResult(labels, np.concatenate([p["scores"] for p in parts]), videos,
-                      loss=sum(p["loss"] for p in parts) / len(labels), level=parts[0]["level"])
+    videos = (
+        None
+        if any(p["videos"] is None for p in parts)
+        else np.concatenate([p["videos"] for p in parts])
+    )
+    return EvalResult(
+        labels,
+        np.concatenate([p["scores"] for p in parts]),
+        videos,
+        loss=sum(p["loss"] for p in parts) / len(labels),
+        level=parts[0]["level"],
+    )
 
 
 def _say(rank: int, text: str) -> None:
@@ -436,64 +688,126 @@ def train(config, stop_after=None, progress=None) -> dict:
     """
     cfg = load_config(config) if not isinstance(config, dict) else config
     m, t, outdir = cfg["model"], cfg["train"], Path(cfg["output"]["dir"])
-    world, rank, local = (int(os.environ.get(k, d)) for k, d in (("WORLD_SIZE", 1), ("RANK", 0), ("LOCAL_RANK", 0)))
+    world, rank, local = (
+        int(os.environ.get(k, d))
+        for k, d in (("WORLD_SIZE", 1), ("RANK", 0), ("LOCAL_RANK", 0))
+    )
     cuda = torch.cuda.is_available()
     device = torch.device(f"cuda:{local}" if cuda else "cpu")
     started_group = world > 1 and not dist.is_initialized()
     if started_group:
         dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world)
     try:
-        return _train(cfg, m, t, outdir, world, rank, local, cuda, device, stop_after,
-                      sys.stderr.isatty() if progress is None else progress)
+        return _train(
+            cfg,
+            m,
+            t,
+            outdir,
+            world,
+            rank,
+            local,
+            cuda,
+            device,
+            stop_after,
+            sys.stderr.isatty() if progress is None else progress,
+        )
     finally:
         if started_group and dist.is_initialized():
             dist.destroy_process_group()
 
 
-def _train(cfg, m, t, outdir, world, rank, local, cuda, device, stop_after, progress) -> dict:
+def _train(
+    cfg, m, t, outdir, world, rank, local, cuda, device, stop_after, progress
+) -> dict:
     if cuda:
         torch.cuda.set_device(device)
     if m["name"] not in MODELS:
-        raise ValueError(f"{cfg['path']}: [model] name must be one of {sorted(MODELS)}, got {m['name']!r}")
+        raise ValueError(
+            f"{cfg['path']}: [model] name must be one of {sorted(MODELS)}, got {m['name']!r}"
+        )
     last = outdir / "last.pt"
-    ck = torch.load(last, map_location="cpu", weights_only=False) if last.is_file() else None
+    ck = (
+        torch.load(last, map_location="cpu", weights_only=False)
+        if last.is_file()
+        else None
+    )
     _check_same_run(outdir, cfg, ck)
     if ck is not None and ck["epoch"] >= t["epochs"]:
         best = ck.get("best") or {}
         auc = best.get("val_auc")
-        _say(rank, f"{outdir}: this run is finished ({ck['epoch']} of {t['epochs']} epochs; best validation AUC "
-                   f"{'n/a' if auc is None else f'{auc:.4f}'} at epoch {best.get('epoch')}, in {outdir / 'best.pt'}); "
-                   f"raise [train] epochs to train further")
+        _say(
+            rank,
+            f"{outdir}: this run is finished ({ck['epoch']} of {t['epochs']} epochs; best validation AUC "
+            f"{'n/a' if auc is None else f'{auc:.4f}'} at epoch {best.get('epoch')}, in {outdir / 'best.pt'}); "
+            f"raise [train] epochs to train further",
+        )
         return ck["metrics"]
     seed = book_seed(t.get("seed", 0))
-    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)  # the same initial weights everywhere
+    (
+        random.seed(seed),
+        np.random.seed(seed),
+        torch.manual_seed(seed),
+    )  # the same initial weights everywhere
     model = MODELS[m["name"]](**m.get("kwargs", {}))
     if "init" in m:
         loaded, skipped, how = load_init(model, m["init"])
-        _say(rank, f"[model] init: {loaded} tensors from {m['init']} (matched by {how}); left as initialised: "
-                   f"{', '.join(skipped) if skipped else 'none'}")
+        _say(
+            rank,
+            f"[model] init: {loaded} tensors from {m['init']} (matched by {how}); left as initialised: "
+            f"{', '.join(skipped) if skipped else 'none'}",
+        )
     detector = Detector(model).to(device)
-    net = DistributedDataParallel(detector, device_ids=[local] if cuda else None) if world > 1 else detector
+    net = (
+        DistributedDataParallel(detector, device_ids=[local] if cuda else None)
+        if world > 1
+        else detector
+    )
     train_set, val_set = _datasets(cfg)
-    sampler = torch.utils.data.DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=seed)
-    loader = torch.utils.data.DataLoader(train_set, batch_size=t["batch_size"], sampler=sampler,
-                                         num_workers=t.get("num_workers", 0), pin_memory=cuda)
-    lr, gamma, step, floor = t["lr"], t.get("lr_gamma", 1.0), t.get("lr_step", 0), t.get("lr_min", 0.0)
+    sampler = torch.utils.data.DistributedSampler(
+        train_set, num_replicas=world, rank=rank, shuffle=True, seed=seed
+    )
+    loader = torch.utils.data.DataLoader(
+        train_set,
+        batch_size=t["batch_size"],
+        sampler=sampler,
+        num_workers=t.get("num_workers", 0),
+        pin_memory=cuda,
+    )
+    lr, gamma, step, floor = (
+        t["lr"],
+        t.get("lr_gamma", 1.0),
+        t.get("lr_step", 0),
+        t.get("lr_min", 0.0),
+    )
     per_epoch = t.get("lr_step_unit", "epoch") == "epoch"
     head_epochs = t.get("head_epochs", 0)
-    optimisers = {"head": torch.optim.Adam(_head(model), lr=lr, weight_decay=t.get("weight_decay", 0.0)),
-                  "all": torch.optim.Adam(model.parameters(), lr=lr, weight_decay=t.get("weight_decay", 0.0))}
+    optimisers = {
+        "head": torch.optim.Adam(
+            _head(model), lr=lr, weight_decay=t.get("weight_decay", 0.0)
+        ),
+        "all": torch.optim.Adam(
+            model.parameters(), lr=lr, weight_decay=t.get("weight_decay", 0.0)
+        ),
+    }
     # the rate is lr * gamma^(steps // lr_step), never below lr_min; a step is an epoch or an iteration
-    schedules = {k: torch.optim.lr_scheduler.LambdaLR(
-        o, lambda it: max(gamma ** (it // step) if step else 1.0, floor / lr)) for k, o in optimisers.items()}
+    schedules = {
+        k: torch.optim.lr_scheduler.LambdaLR(
+            o, lambda it: max(gamma ** (it // step) if step else 1.0, floor / lr)
+        )
+        for k, o in optimisers.items()
+    }
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and t.get("amp", True))
     start, best = 0, {"epoch": None, "val_auc": None}
     if rank == 0:
         outdir.mkdir(parents=True, exist_ok=True)
-        (outdir / "config.json").write_text(json.dumps(_run_identity(cfg), indent=1, sort_keys=True))
+        (outdir / "config.json").write_text(
+            json.dumps(_run_identity(cfg), indent=1, sort_keys=True)
+        )
     if world > 1:
         dist.barrier()
-    if ck is not None:  # resume: every process loads the same checkpoint and its own RNG state
+    if (
+        ck is not None
+    ):  # resume: every process loads the same checkpoint and its own RNG state
         model.load_state_dict(ck["state_dict"])
         for k in optimisers:
             optimisers[k].load_state_dict(ck["optimisers"][k])
@@ -512,8 +826,15 @@ def _train(cfg, m, t, outdir, world, rank, local, cuda, device, stop_after, prog
         sampler.set_epoch(epoch)
         net.train()
         total = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, samples
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{t['epochs']}", unit="batch", disable=rank != 0 or not progress,
-                   dynamic_ncols=True, leave=True, file=sys.stderr)
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch + 1}/{t['epochs']}",
+            unit="batch",
+            disable=rank != 0 or not progress,
+            dynamic_ncols=True,
+            leave=True,
+            file=sys.stderr,
+        )
         for batch in bar:
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, enabled=cuda and t.get("amp", True)):
@@ -523,50 +844,96 @@ def _train(cfg, m, t, outdir, world, rank, local, cuda, device, stop_after, prog
             scaler.update()
             if not per_epoch:
                 sched.step()
-            total += torch.tensor([loss.item() * len(batch["label"]), len(batch["label"])], dtype=torch.float64,
-                                  device=device)
+            total += torch.tensor(
+                [loss.item() * len(batch["label"]), len(batch["label"])],
+                dtype=torch.float64,
+                device=device,
+            )
             if not bar.disable:
-                rate = bar.format_dict.get("rate") or 0.0        # batches per second, smoothed
-                bar.set_postfix_str(f"loss {loss.item():.4f}, {rate * len(batch['label']) * world:.0f} images/s")
+                rate = (
+                    bar.format_dict.get("rate") or 0.0
+                )  # batches per second, smoothed
+                bar.set_postfix_str(
+                    f"loss {loss.item():.4f}, {rate * len(batch['label']) * world:.0f} images/s"
+                )
         bar.close()
         lr_used = sched.get_last_lr()[0]
         if per_epoch:
             sched.step()
         if world > 1:
             dist.all_reduce(total)
-            for b in model.buffers():  # batch-norm statistics: every process keeps the first one's
+            for b in (
+                model.buffers()
+            ):  # batch-norm statistics: every process keeps the first one's
                 dist.broadcast(b, 0)
-        res = _validate(detector, val_set, t["batch_size"], t.get("loss", "bce"), rank, world)
-        row = {"epoch": epoch + 1, "train_loss": float(total[0] / total[1]), "lr": lr_used,
-               "samples": int(total[1]), "stage": which, "val_loss": res.loss, "val_auc": res.auc,
-               "val_video_auc": res.video_auc, "val_items": len(res.labels),
-               "seconds": time.perf_counter() - began, "world_size": world, "weights": weights_digest(model)}
-        improved = np.isfinite(row["val_auc"]) and (best["val_auc"] is None or row["val_auc"] > best["val_auc"])
+        res = _validate(
+            detector, val_set, t["batch_size"], t.get("loss", "bce"), rank, world
+        )
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(total[0] / total[1]),
+            "lr": lr_used,
+            "samples": int(total[1]),
+            "stage": which,
+            "val_loss": res.loss,
+            "val_auc": res.auc,
+            "val_video_auc": res.video_auc,
+            "val_items": len(res.labels),
+            "seconds": time.perf_counter() - began,
+            "world_size": world,
+            "weights": weights_digest(model),
+        }
+        improved = np.isfinite(row["val_auc"]) and (
+            best["val_auc"] is None or row["val_auc"] > best["val_auc"]
+        )
         if improved:
             best = {"epoch": epoch + 1, "val_auc": row["val_auc"]}
         # the random state after everything this epoch drew (a DataLoader draws its seed from it)
         torch.save(_rng_state(), outdir / f"rng-rank{rank}.pt")
         if rank == 0:
-            state = {"model": m["name"], "kwargs": m.get("kwargs", {}), "state_dict": model.state_dict(),
-                     "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
-                     "schedules": {k: s.state_dict() for k, s in schedules.items()},
-                     "scaler": scaler.state_dict(), "epoch": epoch + 1, "metrics": _json_safe(row), "best": best}
+            state = {
+                "model": m["name"],
+                "kwargs": m.get("kwargs", {}),
+                "state_dict": model.state_dict(),
+                "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
+                "schedules": {k: s.state_dict() for k, s in schedules.items()},
+                "scaler": scaler.state_dict(),
+                "epoch": epoch + 1,
+                "metrics": _json_safe(row),
+                "best": best,
+            }
             _atomic_save(state, outdir / f"epoch-{epoch + 1:03d}.pt")
             _atomic_save(state, last)
             if improved:
                 _atomic_save(state, outdir / "best.pt")
             with open(outdir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(_json_safe(row), allow_nan=False) + "\n")
-        shown = "n/a (one class)" if not np.isfinite(row["val_auc"]) else f"{row['val_auc']:.4f}"
-        kept = (f"best {best['val_auc']:.4f} at epoch {best['epoch']}" + (", saved to best.pt" if improved else "")
-                if best["epoch"] else "no best yet")
-        _say(rank, f"epoch {epoch + 1}/{t['epochs']} ({which}): train loss {row['train_loss']:.4f}, val AUC {shown} "
-                   f"on {row['val_items']} items ({kept}), lr {lr_used:.1e}, {row['seconds']:.1f} s")
-        (outdir / f"weights-rank{rank}.txt").write_text(row["weights"])   # the digest taken above
+        shown = (
+            "n/a (one class)"
+            if not np.isfinite(row["val_auc"])
+            else f"{row['val_auc']:.4f}"
+        )
+        kept = (
+            f"best {best['val_auc']:.4f} at epoch {best['epoch']}"
+            + (", saved to best.pt" if improved else "")
+            if best["epoch"]
+            else "no best yet"
+        )
+        _say(
+            rank,
+            f"epoch {epoch + 1}/{t['epochs']} ({which}): train loss {row['train_loss']:.4f}, val AUC {shown} "
+            f"on {row['val_items']} items ({kept}), lr {lr_used:.1e}, {row['seconds']:.1f} s",
+        )
+        (outdir / f"weights-rank{rank}.txt").write_text(
+            row["weights"]
+        )  # the digest taken above
         if world > 1:
             dist.barrier()
     if row and row["epoch"] == t["epochs"]:
-        _say(rank, f"finished: {t['epochs']} epochs in {outdir}; the best validation AUC "
-                   f"{best['val_auc'] if best['val_auc'] is None else round(best['val_auc'], 4)} at epoch "
-                   f"{best['epoch']} is in {outdir / 'best.pt'}, the last epoch in {last}")
+        _say(
+            rank,
+            f"finished: {t['epochs']} epochs in {outdir}; the best validation AUC "
+            f"{best['val_auc'] if best['val_auc'] is None else round(best['val_auc'], 4)} at epoch "
+            f"{best['epoch']} is in {outdir / 'best.pt'}, the last epoch in {last}",
+        )
     return _json_safe(row) if row else row

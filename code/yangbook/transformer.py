@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def scaled_dot_product_attention(query, key, value, mask=None, dropout_p=0.0, training=False):
+def scaled_dot_product_attention(
+    query, key, value, mask=None, dropout_p=0.0, training=False
+):
     """Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, written out step by step.
 
     Args:
@@ -30,19 +32,23 @@ def scaled_dot_product_attention(query, key, value, mask=None, dropout_p=0.0, tr
         ``(output, weights)`` of shapes ``(..., q_len, d_v)`` and ``(..., q_len, k_len)``.
     """
     if query.size(-1) != key.size(-1) or key.size(-2) != value.size(-2):
-        raise ValueError(f"scaled_dot_product_attention: query {tuple(query.shape)}, key {tuple(key.shape)} "
-                         f"and value {tuple(value.shape)} need equal d_k (query, key) and k_len (key, value)")
+        raise ValueError(
+            f"scaled_dot_product_attention: query {tuple(query.shape)}, key {tuple(key.shape)} "
+            f"and value {tuple(value.shape)} need equal d_k (query, key) and k_len (key, value)"
+        )
     d_k = query.size(-1)
     scores = query @ key.transpose(-2, -1) / math.sqrt(d_k)  # (..., q_len, k_len)
     if mask is not None:
-        empty = ~mask.any(dim=-1, keepdim=True)               # (..., q_len, 1): no key allowed
+        empty = ~mask.any(dim=-1, keepdim=True)  # (..., q_len, 1): no key allowed
         scores = scores.masked_fill(~mask, float("-inf")).masked_fill(empty, 0.0)
-    weights = torch.softmax(scores, dim=-1)                  # every row sums to 1 ...
+    weights = torch.softmax(scores, dim=-1)  # every row sums to 1 ...
     if mask is not None:
-        weights = weights.masked_fill(empty, 0.0)            # ... except a fully masked one: all 0
+        weights = weights.masked_fill(
+            empty, 0.0
+        )  # ... except a fully masked one: all 0
     if dropout_p > 0.0 and training:
         weights = F.dropout(weights, p=dropout_p)
-    return weights @ value, weights                          # (..., q_len, d_v), (..., q_len, k_len)
+    return weights @ value, weights  # (..., q_len, d_v), (..., q_len, k_len)
 
 
 # --- book/transformer/attention.md ---
@@ -52,13 +58,17 @@ def padding_mask(tokens, pad_id=0):
     Shape: tokens ``(batch, k_len)`` -> mask ``(batch, 1, 1, k_len)``, broadcastable over heads and queries.
     """
     if tokens.dim() != 2:
-        raise ValueError(f"padding_mask: expected token ids of shape (batch, length), got {tuple(tokens.shape)}")
+        raise ValueError(
+            f"padding_mask: expected token ids of shape (batch, length), got {tuple(tokens.shape)}"
+        )
     return (tokens != pad_id)[:, None, None, :]
 
 
 def causal_mask(length, device=None):
     """Boolean mask ``(1, 1, length, length)``, True on and below the diagonal: position i sees 0..i."""
-    return torch.ones(length, length, dtype=torch.bool, device=device).tril()[None, None]
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()[
+        None, None
+    ]
 
 
 # --- book/transformer/multihead.md ---
@@ -90,46 +100,67 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, num_heads, dropout=0.0, bias=True, fused=True):
         super().__init__()
         if d_model <= 0 or num_heads <= 0 or d_model % num_heads != 0:
-            raise ValueError(f"MultiHeadAttention: d_model={d_model} must be a positive multiple "
-                             f"of num_heads={num_heads}")
-        self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
-        self.d_v = self.d_k                                 # the width of each head's values
+            raise ValueError(
+                f"MultiHeadAttention: d_model={d_model} must be a positive multiple "
+                f"of num_heads={num_heads}"
+            )
+        self.d_model, self.num_heads, self.d_k = (
+            d_model,
+            num_heads,
+            d_model // num_heads,
+        )
+        self.d_v = self.d_k  # the width of each head's values
         self.dropout, self.fused = dropout, fused
-        self.w_q = nn.Linear(d_model, d_model, bias=bias)   # the h matrices W_i^Q side by side
+        self.w_q = nn.Linear(
+            d_model, d_model, bias=bias
+        )  # the h matrices W_i^Q side by side
         self.w_k = nn.Linear(d_model, d_model, bias=bias)
         self.w_v = nn.Linear(d_model, d_model, bias=bias)
-        self.w_o = nn.Linear(d_model, d_model, bias=bias)   # W^O
+        self.w_o = nn.Linear(d_model, d_model, bias=bias)  # W^O
         self.last_weights = None
 
     def _check(self, query, key, value, mask):
         for name, t in (("query", query), ("key", key), ("value", value)):
             if t.dim() != 3 or t.size(-1) != self.d_model:
-                raise ValueError(f"MultiHeadAttention: {name} must have shape (batch, length, "
-                                 f"{self.d_model}), got {tuple(t.shape)}")
+                raise ValueError(
+                    f"MultiHeadAttention: {name} must have shape (batch, length, "
+                    f"{self.d_model}), got {tuple(t.shape)}"
+                )
         if key.shape != value.shape or key.size(0) != query.size(0):
-            raise ValueError(f"MultiHeadAttention: query {tuple(query.shape)}, key {tuple(key.shape)} "
-                             f"and value {tuple(value.shape)} must share the batch size, and key and "
-                             f"value the length")
+            raise ValueError(
+                f"MultiHeadAttention: query {tuple(query.shape)}, key {tuple(key.shape)} "
+                f"and value {tuple(value.shape)} must share the batch size, and key and "
+                f"value the length"
+            )
         if mask is not None:
             target = (query.size(0), self.num_heads, query.size(1), key.size(1))
             if mask.dtype != torch.bool:
-                raise ValueError(f"MultiHeadAttention: mask must be boolean (True = attend), got {mask.dtype}")
+                raise ValueError(
+                    f"MultiHeadAttention: mask must be boolean (True = attend), got {mask.dtype}"
+                )
             try:
-                ok = mask.dim() <= 4 and torch.broadcast_shapes(mask.shape, target) == target
+                ok = (
+                    mask.dim() <= 4
+                    and torch.broadcast_shapes(mask.shape, target) == target
+                )
             except RuntimeError:
                 ok = False
             if not ok:
-                raise ValueError(f"MultiHeadAttention: mask of shape {tuple(mask.shape)} does not broadcast "
-                                 f"to (batch, heads, q_len, k_len) = {target}")
+                raise ValueError(
+                    f"MultiHeadAttention: mask of shape {tuple(mask.shape)} does not broadcast "
+                    f"to (batch, heads, q_len, k_len) = {target}"
+                )
 
     def _split(self, x, width=None):
         n, length, _ = x.shape
-        return x.view(n, length, self.num_heads, width or self.d_k).transpose(1, 2)  # (N, h, length, d_k)
+        return x.view(n, length, self.num_heads, width or self.d_k).transpose(
+            1, 2
+        )  # (N, h, length, d_k)
 
     def forward(self, query, key, value, mask=None):
         self._check(query, key, value, mask)
-        q = self._split(self.w_q(query))            # (N, h, L, d_k)
-        k = self._split(self.w_k(key))              # (N, h, S, d_k)
+        q = self._split(self.w_q(query))  # (N, h, L, d_k)
+        k = self._split(self.w_k(key))  # (N, h, S, d_k)
         v = self._split(self.w_v(value), self.d_v)  # (N, h, S, d_v)
         return self.attend(q, k, v, mask)
 
@@ -140,12 +171,16 @@ class MultiHeadAttention(nn.Module):
         attention changes both."""
         p = self.dropout if self.training else 0.0
         if self.fused:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (N, h, L, d_v)
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=p
+            )  # (N, h, L, d_v)
         else:
             out, weights = scaled_dot_product_attention(q, k, v, mask, p, self.training)
-            self.last_weights = weights.detach()                                      # (N, h, L, S)
+            self.last_weights = weights.detach()  # (N, h, L, S)
         n, _, length, _ = out.shape
-        out = out.transpose(1, 2).reshape(n, length, self.num_heads * self.d_v)  # (N, L, h d_v): concatenated
+        out = out.transpose(1, 2).reshape(
+            n, length, self.num_heads * self.d_v
+        )  # (N, L, h d_v): concatenated
         return self.w_o(out)
 
 
@@ -157,17 +192,23 @@ def load_torch_mha(ours, theirs):
     linear layers. The sizes are checked before anything is copied. Returns ``ours``.
     """
     e = ours.d_model
-    if (theirs.embed_dim != e or theirs.num_heads != ours.num_heads or theirs.in_proj_weight is None
-            or (theirs.in_proj_bias is None) != (ours.w_q.bias is None)):
-        raise ValueError(f"load_torch_mha: ours has d_model={e}, {ours.num_heads} heads, "
-                         f"bias={ours.w_q.bias is not None}; theirs has embed_dim={theirs.embed_dim}, "
-                         f"{theirs.num_heads} heads, bias={theirs.in_proj_bias is not None} "
-                         f"(and must use packed projections)")
+    if (
+        theirs.embed_dim != e
+        or theirs.num_heads != ours.num_heads
+        or theirs.in_proj_weight is None
+        or (theirs.in_proj_bias is None) != (ours.w_q.bias is None)
+    ):
+        raise ValueError(
+            f"load_torch_mha: ours has d_model={e}, {ours.num_heads} heads, "
+            f"bias={ours.w_q.bias is not None}; theirs has embed_dim={theirs.embed_dim}, "
+            f"{theirs.num_heads} heads, bias={theirs.in_proj_bias is not None} "
+            f"(and must use packed projections)"
+        )
     with torch.no_grad():
         for i, lin in enumerate((ours.w_q, ours.w_k, ours.w_v)):
-            lin.weight.copy_(theirs.in_proj_weight[i * e:(i + 1) * e])
+            lin.weight.copy_(theirs.in_proj_weight[i * e : (i + 1) * e])
             if lin.bias is not None:
-                lin.bias.copy_(theirs.in_proj_bias[i * e:(i + 1) * e])
+                lin.bias.copy_(theirs.in_proj_bias[i * e : (i + 1) * e])
         ours.w_o.weight.copy_(theirs.out_proj.weight)
         if ours.w_o.bias is not None:
             ours.w_o.bias.copy_(theirs.out_proj.bias)
@@ -186,9 +227,13 @@ def sinusoidal_encoding(max_len, d_model):
     PE[pos, 2i] = sin(pos / 10000^(2i / d_model)), PE[pos, 2i + 1] = cos(pos / 10000^(2i / d_model)).
     """
     if d_model <= 0 or d_model % 2 != 0:
-        raise ValueError(f"sinusoidal_encoding: d_model must be a positive even number, got {d_model}")
-    pos = torch.arange(max_len, dtype=torch.float32)[:, None]                            # (max_len, 1)
-    freq = torch.exp(-math.log(10000.0) * torch.arange(0, d_model, 2).float() / d_model)  # (d_model / 2,)
+        raise ValueError(
+            f"sinusoidal_encoding: d_model must be a positive even number, got {d_model}"
+        )
+    pos = torch.arange(max_len, dtype=torch.float32)[:, None]  # (max_len, 1)
+    freq = torch.exp(
+        -math.log(10000.0) * torch.arange(0, d_model, 2).float() / d_model
+    )  # (d_model / 2,)
     pe = torch.zeros(max_len, d_model)
     pe[:, 0::2] = torch.sin(pos * freq)
     pe[:, 1::2] = torch.cos(pos * freq)
@@ -205,12 +250,16 @@ class PositionalEncoding(nn.Module):
     def __init__(self, d_model, dropout=0.1, max_len=5000):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
+        self.register_buffer(
+            "pe", sinusoidal_encoding(max_len, d_model), persistent=False
+        )
 
     def forward(self, x):
         if x.dim() != 3 or x.size(-1) != self.pe.size(1) or x.size(1) > self.pe.size(0):
-            raise ValueError(f"PositionalEncoding: expected (batch, length <= {self.pe.size(0)}, "
-                             f"{self.pe.size(1)}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"PositionalEncoding: expected (batch, length <= {self.pe.size(0)}, "
+                f"{self.pe.size(1)}), got {tuple(x.shape)}"
+            )
         return self.dropout(x + self.pe[: x.size(1)])
 
 
@@ -248,7 +297,9 @@ class EncoderLayer(nn.Module):
     Shape: x ``(N, S, d_model)``; mask boolean, True = attend, broadcastable to ``(N, h, S, S)``.
     """
 
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False, attn_bias=True):
+    def __init__(
+        self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False, attn_bias=True
+    ):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, num_heads, bias=attn_bias)
         self.ffn = PositionwiseFeedForward(d_model, d_ff)
@@ -273,7 +324,9 @@ class DecoderLayer(nn.Module):
     ``(N, h, T, T)`` and ``memory_mask`` to ``(N, h, T, S)``, both boolean, True = attend.
     """
 
-    def __init__(self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False, attn_bias=True):
+    def __init__(
+        self, d_model, num_heads, d_ff, dropout=0.1, norm_first=False, attn_bias=True
+    ):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, num_heads, bias=attn_bias)
         self.cross_attn = MultiHeadAttention(d_model, num_heads, bias=attn_bias)
@@ -286,10 +339,14 @@ class DecoderLayer(nn.Module):
         if self.norm_first:
             h = self.norm1(x)
             x = x + self.dropout(self.self_attn(h, h, h, tgt_mask))
-            x = x + self.dropout(self.cross_attn(self.norm2(x), memory, memory, memory_mask))
+            x = x + self.dropout(
+                self.cross_attn(self.norm2(x), memory, memory, memory_mask)
+            )
             return x + self.dropout(self.ffn(self.norm3(x)))
         x = self.norm1(x + self.dropout(self.self_attn(x, x, x, tgt_mask)))
-        x = self.norm2(x + self.dropout(self.cross_attn(x, memory, memory, memory_mask)))
+        x = self.norm2(
+            x + self.dropout(self.cross_attn(x, memory, memory, memory_mask))
+        )
         return self.norm3(x + self.dropout(self.ffn(x)))
 
 
@@ -298,23 +355,32 @@ def load_torch_layer(ours, theirs):
     """Copy an ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer`` into our
     ``EncoderLayer`` / ``DecoderLayer``. Every name and shape must line up. Returns ``ours``."""
     decoder = isinstance(ours, DecoderLayer)
-    pairs = [("self_attn", ours.self_attn), ("linear1", ours.ffn.linear1), ("linear2", ours.ffn.linear2),
-             ("norm1", ours.norm1), ("norm2", ours.norm2)]
+    pairs = [
+        ("self_attn", ours.self_attn),
+        ("linear1", ours.ffn.linear1),
+        ("linear2", ours.ffn.linear2),
+        ("norm1", ours.norm1),
+        ("norm2", ours.norm2),
+    ]
     if decoder:
         pairs += [("multihead_attn", ours.cross_attn), ("norm3", ours.norm3)]
     for name, module in pairs:
         src = getattr(theirs, name, None)
         if src is None:
-            raise ValueError(f"load_torch_layer: {type(theirs).__name__} has no {name!r} "
-                             f"for our {type(ours).__name__}")
+            raise ValueError(
+                f"load_torch_layer: {type(theirs).__name__} has no {name!r} "
+                f"for our {type(ours).__name__}"
+            )
         if isinstance(module, MultiHeadAttention):
             load_torch_mha(module, src)
             continue
         for pname, p in module.named_parameters():
             q = getattr(src, pname)
             if p.shape != q.shape:
-                raise ValueError(f"load_torch_layer: {name}.{pname} is {tuple(p.shape)} here and "
-                                 f"{tuple(q.shape)} in {type(theirs).__name__}")
+                raise ValueError(
+                    f"load_torch_layer: {name}.{pname} is {tuple(p.shape)} here and "
+                    f"{tuple(q.shape)} in {type(theirs).__name__}"
+                )
             with torch.no_grad():
                 p.copy_(q)
     return ours
@@ -339,47 +405,78 @@ class Transformer(nn.Module):
     Shape: src ``(N, S)`` and tgt ``(N, T)`` token ids -> logits ``(N, T, tgt_vocab)``.
     """
 
-    def __init__(self, src_vocab, tgt_vocab, d_model=512, num_heads=8, num_layers=6, d_ff=2048,
-                 dropout=0.1, share_embeddings=True, norm_first=False, pad_id=0, max_len=5000, attn_bias=True):
+    def __init__(
+        self,
+        src_vocab,
+        tgt_vocab,
+        d_model=512,
+        num_heads=8,
+        num_layers=6,
+        d_ff=2048,
+        dropout=0.1,
+        share_embeddings=True,
+        norm_first=False,
+        pad_id=0,
+        max_len=5000,
+        attn_bias=True,
+    ):
         super().__init__()
         if share_embeddings and src_vocab != tgt_vocab:
-            raise ValueError(f"Transformer: share_embeddings needs src_vocab == tgt_vocab, "
-                             f"got {src_vocab} and {tgt_vocab}")
+            raise ValueError(
+                f"Transformer: share_embeddings needs src_vocab == tgt_vocab, "
+                f"got {src_vocab} and {tgt_vocab}"
+            )
         if d_model <= 0 or num_heads <= 0 or d_model % num_heads != 0:
-            raise ValueError(f"Transformer: d_model={d_model} is not divisible by num_heads={num_heads}")
+            raise ValueError(
+                f"Transformer: d_model={d_model} is not divisible by num_heads={num_heads}"
+            )
         self.d_model, self.pad_id = d_model, pad_id
         self.tgt_embed = nn.Embedding(tgt_vocab, d_model)
-        nn.init.normal_(self.tgt_embed.weight, std=d_model ** -0.5)
+        nn.init.normal_(self.tgt_embed.weight, std=d_model**-0.5)
         if share_embeddings:
             self.src_embed = self.tgt_embed
         else:
             self.src_embed = nn.Embedding(src_vocab, d_model)
-            nn.init.normal_(self.src_embed.weight, std=d_model ** -0.5)
+            nn.init.normal_(self.src_embed.weight, std=d_model**-0.5)
         self.pos = PositionalEncoding(d_model, dropout, max_len)
         self.encoder = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, attn_bias) for _ in range(num_layers))
+            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, attn_bias)
+            for _ in range(num_layers)
+        )
         self.decoder = nn.ModuleList(
-            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, attn_bias) for _ in range(num_layers))
+            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, attn_bias)
+            for _ in range(num_layers)
+        )
         self.enc_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.dec_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.generator = nn.Linear(d_model, tgt_vocab, bias=False)
-        self.generator.weight = self.tgt_embed.weight    # the pre-softmax projection shares the matrix
+        self.generator.weight = (
+            self.tgt_embed.weight
+        )  # the pre-softmax projection shares the matrix
 
     def _embed(self, embedding, tokens):
         if tokens.dtype not in (torch.int64, torch.int32) or tokens.numel() == 0:
-            raise ValueError(f"Transformer: token ids must be a non-empty integer tensor, got {tokens.dtype} "
-                             f"of shape {tuple(tokens.shape)}")
+            raise ValueError(
+                f"Transformer: token ids must be a non-empty integer tensor, got {tokens.dtype} "
+                f"of shape {tuple(tokens.shape)}"
+            )
         if tokens.min() < 0 or tokens.max() >= embedding.num_embeddings:
-            raise ValueError(f"Transformer: token ids must lie in [0, {embedding.num_embeddings}), got values "
-                             f"from {tokens.min().item()} to {tokens.max().item()}")
-        return self.pos(embedding(tokens) * math.sqrt(self.d_model))   # (N, length, d_model)
+            raise ValueError(
+                f"Transformer: token ids must lie in [0, {embedding.num_embeddings}), got values "
+                f"from {tokens.min().item()} to {tokens.max().item()}"
+            )
+        return self.pos(
+            embedding(tokens) * math.sqrt(self.d_model)
+        )  # (N, length, d_model)
 
     def encode(self, src, src_mask=None):
         """src ``(N, S)`` -> memory ``(N, S, d_model)``; ``src_mask`` defaults to the padding mask."""
         if src.dim() != 2:
-            raise ValueError(f"Transformer.encode: src must be (batch, length) token ids, got {tuple(src.shape)}")
+            raise ValueError(
+                f"Transformer.encode: src must be (batch, length) token ids, got {tuple(src.shape)}"
+            )
         if src_mask is None:
-            src_mask = padding_mask(src, self.pad_id)                 # (N, 1, 1, S)
+            src_mask = padding_mask(src, self.pad_id)  # (N, 1, 1, S)
         x = self._embed(self.src_embed, src)
         for layer in self.encoder:
             x = layer(x, src_mask)
@@ -392,10 +489,14 @@ class Transformer(nn.Module):
         ``(N, 1, 1, S)`` hides padded source positions from the cross-attention.
         """
         if tgt.dim() != 2 or memory.dim() != 3 or memory.size(0) != tgt.size(0):
-            raise ValueError(f"Transformer.decode: tgt must be (batch, length) and memory (batch, length, "
-                             f"d_model), got {tuple(tgt.shape)} and {tuple(memory.shape)}")
+            raise ValueError(
+                f"Transformer.decode: tgt must be (batch, length) and memory (batch, length, "
+                f"d_model), got {tuple(tgt.shape)} and {tuple(memory.shape)}"
+            )
         if tgt_mask is None:
-            tgt_mask = causal_mask(tgt.size(1), tgt.device) & padding_mask(tgt, self.pad_id)  # (N, 1, T, T)
+            tgt_mask = causal_mask(tgt.size(1), tgt.device) & padding_mask(
+                tgt, self.pad_id
+            )  # (N, 1, T, T)
         x = self._embed(self.tgt_embed, tgt)
         for layer in self.decoder:
             x = layer(x, memory, tgt_mask, src_mask)
@@ -454,7 +555,9 @@ def tokenize_zh(text):
     return list(text)
 
 
-def make_number_splits(seed=0, n_train=20000, n_valid=500, n_test=1000, max_digits=6, n_extra=500):
+def make_number_splits(
+    seed=0, n_train=20000, n_valid=500, n_test=1000, max_digits=6, n_extra=500
+):
     """Disjoint train / valid / test numbers below ``10**max_digits``, and an ``extra`` test set of
     numbers with ``max_digits + 1`` or ``max_digits + 2`` digits, magnitudes absent from training.
 
@@ -464,27 +567,37 @@ def make_number_splits(seed=0, n_train=20000, n_valid=500, n_test=1000, max_digi
     numbers in that order. Returns a dict of four lists of ints; the same seed gives the same lists.
     """
     total = n_train + n_valid + n_test
-    if min(n_train, n_valid, n_test, n_extra) < 0 or total > 10 ** max_digits // 2:
-        raise ValueError(f"make_number_splits: cannot draw {n_train} + {n_valid} + {n_test} distinct "
-                         f"numbers of at most {max_digits} digits")
+    if min(n_train, n_valid, n_test, n_extra) < 0 or total > 10**max_digits // 2:
+        raise ValueError(
+            f"make_number_splits: cannot draw {n_train} + {n_valid} + {n_test} distinct "
+            f"numbers of at most {max_digits} digits"
+        )
     rng = random.Random(book_seed(seed))
     seen, numbers = set(), []
     while len(numbers) < total:
         digits = rng.randint(1, max_digits)
-        n = rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10 ** digits)
+        n = rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10**digits)
         if n not in seen:
             seen.add(n)
             numbers.append(n)
-    extra = [rng.randrange(10 ** max_digits, 10 ** (max_digits + 2)) for _ in range(n_extra)]
-    return {"train": numbers[:n_train], "valid": numbers[n_train:n_train + n_valid],
-            "test": numbers[n_train + n_valid:], "extra": extra}
+    extra = [
+        rng.randrange(10**max_digits, 10 ** (max_digits + 2)) for _ in range(n_extra)
+    ]
+    return {
+        "train": numbers[:n_train],
+        "valid": numbers[n_train : n_train + n_valid],
+        "test": numbers[n_train + n_valid :],
+        "extra": extra,
+    }
 
 
 class Vocab:
     """One vocabulary for source and target: <pad>=0, <bos>=1, <eos>=2, <unk>=3, then the tokens sorted."""
 
     def __init__(self, token_lists):
-        self.itos = list(SPECIALS) + sorted({t for tokens in token_lists for t in tokens})
+        self.itos = list(SPECIALS) + sorted(
+            {t for tokens in token_lists for t in tokens}
+        )
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
     def __len__(self):
@@ -504,21 +617,35 @@ def encode_pairs(numbers, vocab):
     pairs = []
     for n in numbers:
         en, zh = number_pair(n)
-        pairs.append((vocab.encode(tokenize_en(en), eos=True), vocab.encode(tokenize_zh(zh), bos=True, eos=True)))
+        pairs.append(
+            (
+                vocab.encode(tokenize_en(en), eos=True),
+                vocab.encode(tokenize_zh(zh), bos=True, eos=True),
+            )
+        )
     return pairs
 
 
 def number_task(seed=0):
     """The page's task: the number splits, the vocabulary of the training pairs, every split encoded."""
     splits = make_number_splits(seed=seed)
-    vocab = Vocab(tokenize_en(en) + tokenize_zh(zh) for en, zh in map(number_pair, splits["train"]))
-    return splits, vocab, {name: encode_pairs(numbers, vocab) for name, numbers in splits.items()}
+    vocab = Vocab(
+        tokenize_en(en) + tokenize_zh(zh)
+        for en, zh in map(number_pair, splits["train"])
+    )
+    return (
+        splits,
+        vocab,
+        {name: encode_pairs(numbers, vocab) for name, numbers in splits.items()},
+    )
 
 
 def pad_batch(seqs, pad_id=PAD):
     """List of id lists -> ``(N, longest)`` LongTensor, padded on the right."""
     width = max(len(s) for s in seqs)
-    return torch.tensor([s + [pad_id] * (width - len(s)) for s in seqs], dtype=torch.long)
+    return torch.tensor(
+        [s + [pad_id] * (width - len(s)) for s in seqs], dtype=torch.long
+    )
 
 
 def length_batches(pairs, max_tokens=1000, shuffle=True, seed=0):
@@ -527,7 +654,9 @@ def length_batches(pairs, max_tokens=1000, shuffle=True, seed=0):
 
     Yields ``(src, tgt)`` LongTensors of shapes ``(N, S)`` and ``(N, T)``.
     """
-    order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
+    order = sorted(
+        range(len(pairs)), key=lambda i: (len(pairs[i][0]), len(pairs[i][1]))
+    )
     batches, current, width = [], [], 0
     for i in order:
         width = max(width, len(pairs[i][0]))
@@ -540,7 +669,10 @@ def length_batches(pairs, max_tokens=1000, shuffle=True, seed=0):
     if shuffle:
         random.Random(book_seed(seed)).shuffle(batches)
     for batch in batches:
-        yield pad_batch([pairs[i][0] for i in batch]), pad_batch([pairs[i][1] for i in batch])
+        yield (
+            pad_batch([pairs[i][0] for i in batch]),
+            pad_batch([pairs[i][1] for i in batch]),
+        )
 
 
 # --- book/transformer/training.md ---
@@ -554,10 +686,12 @@ def label_smoothed_loss(logits, target, epsilon=0.1, pad_id=PAD):
     Shape: logits ``(..., K)``, target ``(...)`` -> a scalar.
     """
     if logits.shape[:-1] != target.shape:
-        raise ValueError(f"label_smoothed_loss: logits {tuple(logits.shape)} do not match target {tuple(target.shape)}")
-    logp = torch.log_softmax(logits.float(), dim=-1)                       # (..., K)
-    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)               # (...)
-    smooth = -logp.mean(dim=-1)                                            # uniform part
+        raise ValueError(
+            f"label_smoothed_loss: logits {tuple(logits.shape)} do not match target {tuple(target.shape)}"
+        )
+    logp = torch.log_softmax(logits.float(), dim=-1)  # (..., K)
+    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (...)
+    smooth = -logp.mean(dim=-1)  # uniform part
     loss = (1.0 - epsilon) * nll + epsilon * smooth
     keep = target != pad_id
     return loss[keep].mean()
@@ -568,8 +702,10 @@ def transformer_lr(step, d_model, warmup_steps=4000, factor=1.0):
     """The paper's schedule, section 5.3: factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5).
     Steps count from 1."""
     if step < 1 or warmup_steps < 1:
-        raise ValueError(f"transformer_lr: step and warmup_steps must be >= 1, got {step} and {warmup_steps}")
-    return factor * d_model ** -0.5 * min(step ** -0.5, step * warmup_steps ** -1.5)
+        raise ValueError(
+            f"transformer_lr: step and warmup_steps must be >= 1, got {step} and {warmup_steps}"
+        )
+    return factor * d_model**-0.5 * min(step**-0.5, step * warmup_steps**-1.5)
 
 
 # --- book/transformer/training.md ---
@@ -604,54 +740,90 @@ class IncrementalDecoder:
 
     def __init__(self, model, memory, src_mask):
         if not isinstance(model, Transformer):
-            raise TypeError(f"IncrementalDecoder: needs a Transformer, got {type(model).__name__}")
+            raise TypeError(
+                f"IncrementalDecoder: needs a Transformer, got {type(model).__name__}"
+            )
         for i, layer in enumerate(model.decoder):
-            for name in ("self_attn", "cross_attn"):   # the cache needs the layer's own attention step
+            for name in (
+                "self_attn",
+                "cross_attn",
+            ):  # the cache needs the layer's own attention step
                 if not isinstance(getattr(layer, name), MultiHeadAttention):
-                    raise TypeError(f"IncrementalDecoder: decoder layer {i}'s {name} is a "
-                                    f"{type(getattr(layer, name)).__name__}, not a MultiHeadAttention (whose "
-                                    f"attend() it calls); decode with cache=False")
+                    raise TypeError(
+                        f"IncrementalDecoder: decoder layer {i}'s {name} is a "
+                        f"{type(getattr(layer, name)).__name__}, not a MultiHeadAttention (whose "
+                        f"attend() it calls); decode with cache=False"
+                    )
         self.model, self.src_mask, self.length = model, src_mask, 0
-        self.self_kv = [None] * len(model.decoder)                  # per layer: (N, h, t, d_k), (N, h, t, d_v)
-        self.cross_kv = [(layer.cross_attn._split(layer.cross_attn.w_k(memory)),
-                          layer.cross_attn._split(layer.cross_attn.w_v(memory), layer.cross_attn.d_v))
-                         for layer in model.decoder]
-        self.key_ok = None                                         # (N, 1, 1, t): False at padding tokens
+        self.self_kv = [None] * len(
+            model.decoder
+        )  # per layer: (N, h, t, d_k), (N, h, t, d_v)
+        self.cross_kv = [
+            (
+                layer.cross_attn._split(layer.cross_attn.w_k(memory)),
+                layer.cross_attn._split(
+                    layer.cross_attn.w_v(memory), layer.cross_attn.d_v
+                ),
+            )
+            for layer in model.decoder
+        ]
+        self.key_ok = None  # (N, 1, 1, t): False at padding tokens
 
     @staticmethod
     def _attend(attn, x, k, v, mask):
         # the layer's own attention (its scaling, its head sizes), as in its forward
-        return attn.attend(attn._split(attn.w_q(x)), k, v, mask)   # q: (N, h, 1, d_k) -> (N, 1, E)
+        return attn.attend(
+            attn._split(attn.w_q(x)), k, v, mask
+        )  # q: (N, h, 1, d_k) -> (N, 1, E)
 
     def step(self, tokens):
         model, t = self.model, self.length
         if tokens.dim() != 1 or tokens.size(0) != self.cross_kv[0][0].size(0):
-            raise ValueError(f"IncrementalDecoder.step: need one token per row, ({self.cross_kv[0][0].size(0)},), "
-                             f"got {tuple(tokens.shape)}")
+            raise ValueError(
+                f"IncrementalDecoder.step: need one token per row, ({self.cross_kv[0][0].size(0)},), "
+                f"got {tuple(tokens.shape)}"
+            )
         if t >= model.pos.pe.size(0):
-            raise ValueError(f"IncrementalDecoder.step: position {t} is past the positional encoding's "
-                             f"{model.pos.pe.size(0)} positions")
+            raise ValueError(
+                f"IncrementalDecoder.step: position {t} is past the positional encoding's "
+                f"{model.pos.pe.size(0)} positions"
+            )
         ok = (tokens != model.pad_id)[:, None, None, None]
-        self.key_ok = ok if self.key_ok is None else torch.cat([self.key_ok, ok], dim=-1)
-        x = model.pos.dropout(model.tgt_embed(tokens[:, None]) * math.sqrt(model.d_model) + model.pos.pe[t])
+        self.key_ok = (
+            ok if self.key_ok is None else torch.cat([self.key_ok, ok], dim=-1)
+        )
+        x = model.pos.dropout(
+            model.tgt_embed(tokens[:, None]) * math.sqrt(model.d_model)
+            + model.pos.pe[t]
+        )
         for i, layer in enumerate(model.decoder):
             attn = layer.self_attn
             h = layer.norm1(x) if layer.norm_first else x
-            k, v = attn._split(attn.w_k(h)), attn._split(attn.w_v(h), attn.d_v)   # (N, h, 1, d_k | d_v)
+            k, v = (
+                attn._split(attn.w_k(h)),
+                attn._split(attn.w_v(h), attn.d_v),
+            )  # (N, h, 1, d_k | d_v)
             if self.self_kv[i] is not None:
-                k, v = torch.cat([self.self_kv[i][0], k], dim=2), torch.cat([self.self_kv[i][1], v], dim=2)
+                k, v = (
+                    torch.cat([self.self_kv[i][0], k], dim=2),
+                    torch.cat([self.self_kv[i][1], v], dim=2),
+                )
             self.self_kv[i] = (k, v)
             ck, cv = self.cross_kv[i]
             if layer.norm_first:
                 x = x + self._attend(attn, h, k, v, self.key_ok)
-                x = x + self._attend(layer.cross_attn, layer.norm2(x), ck, cv, self.src_mask)
+                x = x + self._attend(
+                    layer.cross_attn, layer.norm2(x), ck, cv, self.src_mask
+                )
                 x = x + layer.ffn(layer.norm3(x))
             else:
                 x = layer.norm1(x + self._attend(attn, x, k, v, self.key_ok))
-                x = layer.norm2(x + self._attend(layer.cross_attn, x, ck, cv, self.src_mask))
+                x = layer.norm2(
+                    x + self._attend(layer.cross_attn, x, ck, cv, self.src_mask)
+                )
                 x = layer.norm3(x + layer.ffn(x))
         self.length += 1
-        return model.generator(model.dec_norm(x))[:, 0]                # (N, tgt_vocab)
+        return model.generator(model.dec_norm(x))[:, 0]  # (N, tgt_vocab)
 
     def keep(self, index):
         self.src_mask, self.key_ok = self.src_mask[index], self.key_ok[index]
@@ -674,7 +846,9 @@ def output_limits(src, pad_id, max_len=None):
     if max_len is None:
         return (src != pad_id).sum(1) + 50
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ValueError(f"output_limits: max_len must be a positive int or None, got {max_len!r}")
+        raise ValueError(
+            f"output_limits: max_len must be a positive int or None, got {max_len!r}"
+        )
     return torch.full((src.size(0),), max_len, dtype=torch.long, device=src.device)
 
 
@@ -702,25 +876,35 @@ def greedy_decode(model, src, bos_id=BOS, eos_id=EOS, max_len=None, cache=None):
     was_training = model.training
     model.eval()
     try:
-        limit = output_limits(src, model.pad_id, max_len)                # (N,)
-        src_mask = padding_mask(src, model.pad_id)                       # (N, 1, 1, S)
-        memory = model.encode(src, src_mask)                             # (N, S, d_model)
+        limit = output_limits(src, model.pad_id, max_len)  # (N,)
+        src_mask = padding_mask(src, model.pad_id)  # (N, 1, 1, S)
+        memory = model.encode(src, src_mask)  # (N, S, d_model)
         ys = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
         ids, out = torch.arange(src.size(0), device=src.device), [None] * src.size(0)
-        inc = IncrementalDecoder(model, memory, src_mask) if _use_cache(model, cache) else None
+        inc = (
+            IncrementalDecoder(model, memory, src_mask)
+            if _use_cache(model, cache)
+            else None
+        )
         for step in range(int(limit.max())):
             if inc is not None:
-                nxt = inc.step(ys[:, -1]).argmax(-1)                     # (n_active,)
+                nxt = inc.step(ys[:, -1]).argmax(-1)  # (n_active,)
             else:
                 nxt = model.decode(ys, memory, src_mask)[:, -1].argmax(-1)
             ys = torch.cat([ys, nxt[:, None]], dim=1)
             stop = (nxt == eos_id) | (step + 1 >= limit)
             for j in stop.nonzero().flatten().tolist():
                 out[int(ids[j])] = _strip(ys[j, 1:].tolist(), eos_id)
-            keep = ~stop                                                 # finished sentences leave
+            keep = ~stop  # finished sentences leave
             if not keep.any():
                 break
-            ids, ys, memory, src_mask, limit = ids[keep], ys[keep], memory[keep], src_mask[keep], limit[keep]
+            ids, ys, memory, src_mask, limit = (
+                ids[keep],
+                ys[keep],
+                memory[keep],
+                src_mask[keep],
+                limit[keep],
+            )
             if inc is not None:
                 inc.keep(keep)
     finally:
@@ -732,7 +916,9 @@ def _use_cache(model, cache):
     if cache is None:
         return isinstance(model, Transformer)
     if cache and not isinstance(model, Transformer):
-        raise TypeError(f"decoding with cache=True needs a Transformer, got {type(model).__name__}")
+        raise TypeError(
+            f"decoding with cache=True needs a Transformer, got {type(model).__name__}"
+        )
     return bool(cache)
 
 
@@ -742,7 +928,9 @@ def _gather_rows(x, index):
 
 
 @torch.no_grad()
-def beam_search(model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_len=None, cache=None):
+def beam_search(
+    model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_len=None, cache=None
+):
     """Beam search with the length penalty lp(Y) = ((5 + |Y|) / 6)^alpha of Wu et al. (2016), stopped
     the way the authors' tensor2tensor stops it.
 
@@ -770,68 +958,83 @@ def beam_search(model, src, bos_id=BOS, eos_id=EOS, beam_size=4, alpha=0.6, max_
     if beam_size < 1:
         raise ValueError(f"beam_search: beam_size must be >= 1, got {beam_size}")
     if alpha < 0:
-        raise ValueError(f"beam_search: alpha must be >= 0 (the stopping bound needs lp to grow), got {alpha}")
+        raise ValueError(
+            f"beam_search: alpha must be >= 0 (the stopping bound needs lp to grow), got {alpha}"
+        )
     if beam_size == 1:
         return greedy_decode(model, src, bos_id, eos_id, max_len, cache)
     use_cache = _use_cache(model, cache)
     was_training = model.training
     model.eval()
     try:
-        return _beam_search(model, src, bos_id, eos_id, beam_size, alpha, max_len, use_cache)
+        return _beam_search(
+            model, src, bos_id, eos_id, beam_size, alpha, max_len, use_cache
+        )
     finally:
         model.train(was_training)
 
 
 def _beam_search(model, src, bos_id, eos_id, k, alpha, max_len, use_cache=False):
     n, device, inf = src.size(0), src.device, float("inf")
-    limit = output_limits(src, model.pad_id, max_len)                    # (n,)
-    best_possible = length_penalty(limit.double(), alpha)                # lp at the limit, (n,)
-    src_mask = padding_mask(src, model.pad_id).repeat_interleave(k, 0)   # (n*k, 1, 1, S)
-    memory = model.encode(src.repeat_interleave(k, 0), src_mask)         # (n*k, S, d_model)
+    limit = output_limits(src, model.pad_id, max_len)  # (n,)
+    best_possible = length_penalty(limit.double(), alpha)  # lp at the limit, (n,)
+    src_mask = padding_mask(src, model.pad_id).repeat_interleave(k, 0)  # (n*k, 1, 1, S)
+    memory = model.encode(src.repeat_interleave(k, 0), src_mask)  # (n*k, S, d_model)
     alive = torch.full((n, k, 1), bos_id, dtype=torch.long, device=device)
     alive_logp = torch.full((n, k), -inf, dtype=torch.float64, device=device)
-    alive_logp[:, 0] = 0.0                                   # one real hypothesis to start from
+    alive_logp[:, 0] = 0.0  # one real hypothesis to start from
     fin = torch.full((n, k, 1), eos_id, dtype=torch.long, device=device)
     fin_score = torch.full((n, k), -inf, dtype=torch.float64, device=device)
     ids, out = torch.arange(n, device=device), [None] * n
     inc = IncrementalDecoder(model, memory, src_mask) if use_cache else None
     for step in range(int(limit.max())):
-        m, length = ids.numel(), step + 1                    # active sentences; tokens incl. this one
+        m, length = ids.numel(), step + 1  # active sentences; tokens incl. this one
         if inc is not None:
-            logits = inc.step(alive[..., -1].reshape(m * k))                            # (m*k, V)
+            logits = inc.step(alive[..., -1].reshape(m * k))  # (m*k, V)
         else:
             logits = model.decode(alive.view(m * k, -1), memory, src_mask)[:, -1]
         logp = torch.log_softmax(logits.double(), dim=-1)
         vocab = logp.size(-1)
-        cand = (alive_logp.view(m * k, 1) + logp).view(m, k * vocab)                # (m, k*V)
-        top_logp, index = cand.topk(min(2 * k, k * vocab), dim=-1)                 # (m, 2k)
+        cand = (alive_logp.view(m * k, 1) + logp).view(m, k * vocab)  # (m, k*V)
+        top_logp, index = cand.topk(min(2 * k, k * vocab), dim=-1)  # (m, 2k)
         token = index % vocab
-        seqs = torch.cat([_gather_rows(alive, index // vocab), token[..., None]], dim=-1)  # (m, 2k, t+1)
+        seqs = torch.cat(
+            [_gather_rows(alive, index // vocab), token[..., None]], dim=-1
+        )  # (m, 2k, t+1)
         ended = token == eos_id
         # alive: the k most probable extensions that did not end
-        alive_logp, pick = top_logp.masked_fill(ended, -inf).topk(k, dim=-1)       # (m, k)
+        alive_logp, pick = top_logp.masked_fill(ended, -inf).topk(k, dim=-1)  # (m, k)
         alive = _gather_rows(seqs, pick)
-        if inc is not None:                                   # each alive hypothesis's parent row
-            parent = (index // vocab).gather(1, pick)                                # (m, k)
+        if inc is not None:  # each alive hypothesis's parent row
+            parent = (index // vocab).gather(1, pick)  # (m, k)
             inc.keep((parent + k * torch.arange(m, device=device)[:, None]).flatten())
         # finished: the k best, by penalised score, of the old finished and the new ones
         new_score = (top_logp / length_penalty(length, alpha)).masked_fill(~ended, -inf)
-        fin = torch.cat([fin, torch.full_like(fin[..., :1], eos_id)], dim=-1)      # pad to t+1
+        fin = torch.cat(
+            [fin, torch.full_like(fin[..., :1], eos_id)], dim=-1
+        )  # pad to t+1
         fin_score, pick = torch.cat([fin_score, new_score], dim=1).topk(k, dim=-1)
         fin = _gather_rows(torch.cat([fin, seqs], dim=1), pick)
         # stop where the worst finished score beats the best any alive hypothesis can still reach
         has_fin = fin_score[:, 0] > -inf
         worst_fin = fin_score.masked_fill(fin_score == -inf, inf).min(dim=-1).values
-        stop = (has_fin & (worst_fin >= alive_logp[:, 0] / best_possible)) | (length >= limit)
+        stop = (has_fin & (worst_fin >= alive_logp[:, 0] / best_possible)) | (
+            length >= limit
+        )
         for j in stop.nonzero().flatten().tolist():
             row = fin[j, 0] if has_fin[j] else alive[j, 0]
             out[int(ids[j])] = _strip(row[1:].tolist(), eos_id)
-        keep = ~stop                                         # stopped sentences leave the batch
+        keep = ~stop  # stopped sentences leave the batch
         if not keep.any():
             break
         rows = keep.repeat_interleave(k)
         ids, limit, best_possible = ids[keep], limit[keep], best_possible[keep]
-        alive, alive_logp, fin, fin_score = alive[keep], alive_logp[keep], fin[keep], fin_score[keep]
+        alive, alive_logp, fin, fin_score = (
+            alive[keep],
+            alive_logp[keep],
+            fin[keep],
+            fin_score[keep],
+        )
         memory, src_mask = memory[rows], src_mask[rows]
         if inc is not None:
             inc.keep(rows)

@@ -11,13 +11,39 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from yangbook.transformer import (PAD, MultiHeadAttention, Transformer, greedy_decode, label_smoothed_loss,
-                                  length_batches, number_task, pad_batch, score, transformer_lr, validation_point)
+from yangbook.transformer import (
+    PAD,
+    MultiHeadAttention,
+    Transformer,
+    greedy_decode,
+    label_smoothed_loss,
+    length_batches,
+    number_task,
+    pad_batch,
+    score,
+    transformer_lr,
+    validation_point,
+)
 from yangbook.utils import one_thread, run_in_workers, set_seed
 
-BASE = {"d_model": 32, "heads": 4, "d_k": None, "scaled": True, "layers": 1, "d_ff": 128, "dropout": 0.1,
-        "norm_first": False, "warmup": 100, "factor": 0.25, "smoothing": 0.1, "steps": 300, "tokens": 500,
-        "checkpoints": 5, "every": 20, "decode": False}
+BASE = {
+    "d_model": 32,
+    "heads": 4,
+    "d_k": None,
+    "scaled": True,
+    "layers": 1,
+    "d_ff": 128,
+    "dropout": 0.1,
+    "norm_first": False,
+    "warmup": 100,
+    "factor": 0.25,
+    "smoothing": 0.1,
+    "steps": 300,
+    "tokens": 500,
+    "checkpoints": 5,
+    "every": 20,
+    "decode": False,
+}
 SEEDS = (0, 1, 2)
 
 
@@ -31,23 +57,50 @@ class VariantAttention(MultiHeadAttention):
     ``num_heads * d_v`` (values), and back. Shapes as ``MultiHeadAttention``.
     """
 
-    def __init__(self, d_model, num_heads, d_k=None, scaled=True, dropout=0.0, d_v=None, bias=True):
+    def __init__(
+        self,
+        d_model,
+        num_heads,
+        d_k=None,
+        scaled=True,
+        dropout=0.0,
+        d_v=None,
+        bias=True,
+    ):
         super().__init__(d_model, num_heads, dropout, bias=bias)
         for name, size in (("d_k", d_k), ("d_v", d_v)):
-            if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
-                raise ValueError(f"VariantAttention: {name} must be a positive integer or None, got {size!r}")
+            if size is not None and (
+                isinstance(size, bool) or not isinstance(size, int) or size <= 0
+            ):
+                raise ValueError(
+                    f"VariantAttention: {name} must be a positive integer or None, got {size!r}"
+                )
         self.d_k = d_model // num_heads if d_k is None else d_k
         self.d_v = d_model // num_heads if d_v is None else d_v
         self.scaled = scaled
         keys, values = num_heads * self.d_k, num_heads * self.d_v
-        self.w_q, self.w_k = nn.Linear(d_model, keys, bias=bias), nn.Linear(d_model, keys, bias=bias)
-        self.w_v, self.w_o = nn.Linear(d_model, values, bias=bias), nn.Linear(values, d_model, bias=bias)
+        self.w_q, self.w_k = (
+            nn.Linear(d_model, keys, bias=bias),
+            nn.Linear(d_model, keys, bias=bias),
+        )
+        self.w_v, self.w_o = (
+            nn.Linear(d_model, values, bias=bias),
+            nn.Linear(values, d_model, bias=bias),
+        )
 
     def attend(self, q, k, v, mask=None):
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
-                                             scale=None if self.scaled else 1.0)   # (N, h, L, d_v)
+        out = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            scale=None if self.scaled else 1.0,
+        )  # (N, h, L, d_v)
         n, _, length, _ = out.shape
-        return self.w_o(out.transpose(1, 2).reshape(n, length, self.num_heads * self.d_v))
+        return self.w_o(
+            out.transpose(1, 2).reshape(n, length, self.num_heads * self.d_v)
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,26 +113,46 @@ def check_config(config: dict) -> dict:
     """The base with ``config``'s changes; unknown keys and impossible sizes are refused by name."""
     unknown = sorted(set(config) - set(BASE))
     if unknown:
-        raise ValueError(f"experiment config: unknown keys {unknown}; known: {sorted(BASE)}")
+        raise ValueError(
+            f"experiment config: unknown keys {unknown}; known: {sorted(BASE)}"
+        )
     cfg = {**BASE, **config}
     if cfg["d_model"] % cfg["heads"]:
-        raise ValueError(f"experiment config: d_model={cfg['d_model']} is not a multiple of heads={cfg['heads']}")
+        raise ValueError(
+            f"experiment config: d_model={cfg['d_model']} is not a multiple of heads={cfg['heads']}"
+        )
     if cfg["steps"] < cfg["every"] * cfg["checkpoints"]:
-        raise ValueError(f"experiment config: {cfg['steps']} steps cannot hold {cfg['checkpoints']} checkpoints "
-                         f"{cfg['every']} steps apart")
+        raise ValueError(
+            f"experiment config: {cfg['steps']} steps cannot hold {cfg['checkpoints']} checkpoints "
+            f"{cfg['every']} steps apart"
+        )
     return cfg
 
 
 def build(cfg: dict, vocab_size: int) -> Transformer:
     """The book's Transformer at ``cfg``'s sizes; its attention replaced where ``d_k`` or the scaling differ."""
-    model = Transformer(vocab_size, vocab_size, d_model=cfg["d_model"], num_heads=cfg["heads"],
-                        num_layers=cfg["layers"], d_ff=cfg["d_ff"], dropout=cfg["dropout"],
-                        norm_first=cfg["norm_first"], pad_id=PAD)
+    model = Transformer(
+        vocab_size,
+        vocab_size,
+        d_model=cfg["d_model"],
+        num_heads=cfg["heads"],
+        num_layers=cfg["layers"],
+        d_ff=cfg["d_ff"],
+        dropout=cfg["dropout"],
+        norm_first=cfg["norm_first"],
+        pad_id=PAD,
+    )
     if cfg["d_k"] is not None or not cfg["scaled"]:
         for layer in [*model.encoder, *model.decoder]:
             for name in ("self_attn", "cross_attn"):
                 if hasattr(layer, name):
-                    setattr(layer, name, VariantAttention(cfg["d_model"], cfg["heads"], cfg["d_k"], cfg["scaled"]))
+                    setattr(
+                        layer,
+                        name,
+                        VariantAttention(
+                            cfg["d_model"], cfg["heads"], cfg["d_k"], cfg["scaled"]
+                        ),
+                    )
     return model
 
 
@@ -88,13 +161,18 @@ def learning_rate(step: int, cfg: dict) -> float:
     schedule from the first step, then the same decay (``lr(step) = lr_base(max(step, base warm-up))``)."""
     if cfg["warmup"]:
         return transformer_lr(step, cfg["d_model"], cfg["warmup"], cfg["factor"])
-    return transformer_lr(max(step, BASE["warmup"]), cfg["d_model"], BASE["warmup"], cfg["factor"])
+    return transformer_lr(
+        max(step, BASE["warmup"]), cfg["d_model"], BASE["warmup"], cfg["factor"]
+    )
 
 
 def decode_scores(model, pairs, numbers, vocab):
     """Greedy decoding's exact match and BLEU on ``pairs`` (the previous page's ``score``)."""
     model.eval()
-    hyps = ["".join(vocab.decode(ids)) for ids in greedy_decode(model, pad_batch([s for s, _ in pairs]))]
+    hyps = [
+        "".join(vocab.decode(ids))
+        for ids in greedy_decode(model, pad_batch([s for s, _ in pairs]))
+    ]
     return score(hyps, numbers)[:2]
 
 
@@ -117,20 +195,29 @@ def _run(cfg: dict, seed: int) -> dict:
     splits, vocab, data = cached_task()
     set_seed(seed)
     model = build(cfg, len(vocab))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: learning_rate(i + 1, cfg))
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda i: learning_rate(i + 1, cfg)
+    )
     first_kept = cfg["steps"] - cfg["every"] * (cfg["checkpoints"] - 1)
     losses, states, epoch, start = [], [], 0, time.perf_counter()
     while len(losses) < cfg["steps"]:
         for src, tgt in length_batches(data["train"], cfg["tokens"], seed=epoch):
             model.train()
-            loss = label_smoothed_loss(model(src, tgt[:, :-1]), tgt[:, 1:], cfg["smoothing"])
+            loss = label_smoothed_loss(
+                model(src, tgt[:, :-1]), tgt[:, 1:], cfg["smoothing"]
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             schedule.step()
             losses.append(loss.item())
-            if len(losses) >= first_kept and (len(losses) - first_kept) % cfg["every"] == 0:
+            if (
+                len(losses) >= first_kept
+                and (len(losses) - first_kept) % cfg["every"] == 0
+            ):
                 states.append(copy.deepcopy(model.state_dict()))
             if len(losses) == cfg["steps"]:
                 break
@@ -138,10 +225,14 @@ def _run(cfg: dict, seed: int) -> dict:
     out = {"loss": losses, "train_seconds": time.perf_counter() - start}
     out["ce"], out["acc"] = validation_point(model, data["valid"])
     if cfg["decode"]:
-        out["exact"], out["bleu"] = decode_scores(model, data["valid"], splits["valid"], vocab)
+        out["exact"], out["bleu"] = decode_scores(
+            model, data["valid"], splits["valid"], vocab
+        )
         model.load_state_dict(average_checkpoints(states))
         out["avg_ce"], out["avg_acc"] = validation_point(model, data["valid"])
-        out["avg_exact"], out["avg_bleu"] = decode_scores(model, data["valid"], splits["valid"], vocab)
+        out["avg_exact"], out["avg_bleu"] = decode_scores(
+            model, data["valid"], splits["valid"], vocab
+        )
     return out
 
 

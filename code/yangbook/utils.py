@@ -19,7 +19,9 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         deterministic: also make PyTorch choose deterministic algorithms (slower on some devices).
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"set_seed: seed must be an int, got {type(seed).__name__} {seed!r}")
+        raise TypeError(
+            f"set_seed: seed must be an int, got {type(seed).__name__} {seed!r}"
+        )
     if not 0 <= seed < 2**32:
         raise ValueError(f"set_seed: seed must be in [0, 2**32), got {seed}")
     state = book_seed(seed)
@@ -35,7 +37,9 @@ def seed_base() -> int:
     try:
         base = int(text)
     except ValueError:
-        raise ValueError(f"YANGBOOK_SEED_BASE must be a non-negative integer, got {text!r}") from None
+        raise ValueError(
+            f"YANGBOOK_SEED_BASE must be a non-negative integer, got {text!r}"
+        ) from None
     if not 0 <= base < 2**31:
         raise ValueError(f"YANGBOOK_SEED_BASE must be in [0, 2**31), got {base}")
     return base
@@ -46,11 +50,18 @@ def book_seed(seed):
     for a list of ints (a NumPy key), the list with the base appended when the base is not 0."""
     base = seed_base()
     if isinstance(seed, (list, tuple)):
-        if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in seed):
-            raise TypeError(f"book_seed: a key must hold non-negative ints, got {seed!r}")
+        if not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0
+            for k in seed
+        ):
+            raise TypeError(
+                f"book_seed: a key must hold non-negative ints, got {seed!r}"
+            )
         return [int(k) for k in seed] + ([base] if base else [])
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"book_seed: seed must be an int or a list of ints, got {type(seed).__name__} {seed!r}")
+        raise TypeError(
+            f"book_seed: seed must be an int or a list of ints, got {type(seed).__name__} {seed!r}"
+        )
     return (base + int(seed)) % 2**32
 
 
@@ -96,10 +107,15 @@ def run_in_workers(fn, jobs: list[tuple], workers: int = 2) -> list:
     """
     name = getattr(fn, "__qualname__", repr(fn))
     if getattr(fn, "__module__", None) in (None, "__main__") or "<" in name:
-        raise TypeError(f"run_in_workers: a worker process cannot import {name!r} (module "
-                        f"{getattr(fn, '__module__', None)!r}); give a function defined at the top of a module")
+        raise TypeError(
+            f"run_in_workers: a worker process cannot import {name!r} (module "
+            f"{getattr(fn, '__module__', None)!r}); give a function defined at the top of a module"
+        )
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return [future.result() for future in [pool.submit(_on_one_thread, fn, job) for job in jobs]]
+        return [
+            future.result()
+            for future in [pool.submit(_on_one_thread, fn, job) for job in jobs]
+        ]
 
 
 # --- book/running.md ---
@@ -118,13 +134,17 @@ def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
     """The standard error of an AUC measured on ``n_pos`` positives and ``n_neg`` negatives
     (Hanley & McNeil, 1982, eq. 1). An AUC of 0 or 1 is moved half an item in, so it is never certain."""
     if n_pos < 1 or n_neg < 1:
-        raise ValueError(f"auc_standard_error: need at least one item of each class, got {n_pos} and {n_neg}")
+        raise ValueError(
+            f"auc_standard_error: need at least one item of each class, got {n_pos} and {n_neg}"
+        )
     if not 0.0 <= auc <= 1.0:
         raise ValueError(f"auc_standard_error: an AUC lies in [0, 1], got {auc}")
     edge = 0.5 / min(n_pos, n_neg)
     a = min(max(float(auc), edge), 1.0 - edge)
     q1, q2 = a / (2.0 - a), 2.0 * a * a / (1.0 + a)
-    var = (a * (1.0 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (n_pos * n_neg)
+    var = (a * (1.0 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (
+        n_pos * n_neg
+    )
     return math.sqrt(max(var, 0.0))
 
 
@@ -132,9 +152,13 @@ def proportion_standard_error(p: float, n: int) -> float:
     """The standard error of a proportion (an accuracy) measured on ``n`` items, with two successes and
     two failures added (Agresti and Coull), so that 0 and 1 are not taken as certain."""
     if n < 1:
-        raise ValueError(f"proportion_standard_error: need at least one item, got n={n}")
+        raise ValueError(
+            f"proportion_standard_error: need at least one item, got n={n}"
+        )
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"proportion_standard_error: a proportion lies in [0, 1], got {p}")
+        raise ValueError(
+            f"proportion_standard_error: a proportion lies in [0, 1], got {p}"
+        )
     q = (p * n + 2.0) / (n + 4.0)
     return math.sqrt(q * (1.0 - q) / (n + 4.0))
 
@@ -147,17 +171,28 @@ def _item_error(values: np.ndarray, items, name: str) -> float:
     if isinstance(items, float):
         return items
     if isinstance(items, (int, np.integer)):
-        return math.sqrt(np.mean([proportion_standard_error(float(v), int(items)) ** 2 for v in values]))
+        return math.sqrt(
+            np.mean(
+                [proportion_standard_error(float(v), int(items)) ** 2 for v in values]
+            )
+        )
     if isinstance(items, tuple) and len(items) == 2:
-        return math.sqrt(np.mean([auc_standard_error(float(v), *map(int, items)) ** 2 for v in values]))
-    raise TypeError(f"compare: items of {name!r} must be None, an int, a (positives, negatives) pair or "
-                    f"a standard error, got {items!r}")
+        return math.sqrt(
+            np.mean(
+                [auc_standard_error(float(v), *map(int, items)) ** 2 for v in values]
+            )
+        )
+    raise TypeError(
+        f"compare: items of {name!r} must be None, an int, a (positives, negatives) pair or "
+        f"a standard error, got {items!r}"
+    )
 
 
 @dataclass(frozen=True)
 class Comparison:
     """``a - b`` with its interval at ``CLAIM_LEVEL``; ``verdict`` is "higher", "lower" or
     "indistinguishable" (a is higher than b, lower, or the interval holds zero)."""
+
     names: tuple
     means: tuple
     diff: float
@@ -168,7 +203,13 @@ class Comparison:
 
     @property
     def verdict(self) -> str:
-        return "higher" if self.low > 0 else "lower" if self.high < 0 else "indistinguishable"
+        return (
+            "higher"
+            if self.low > 0
+            else "lower"
+            if self.high < 0
+            else "indistinguishable"
+        )
 
     @property
     def higher(self) -> bool:
@@ -188,16 +229,27 @@ class Comparison:
 
     def __str__(self) -> str:
         a, b = self.names
+
         def items(i):
             if i is None:
                 return ""
             if isinstance(i, tuple):
                 return f", {i[0]} + {i[1]} test items"
-            return f", {i} test items" if not isinstance(i, float) else f", item error {i:.3f}"
-        counts = "; ".join(f"{n}: {k} seed{'s' * (k != 1)}{items(i)}"
-                           for n, k, i in zip(self.names, self.seeds, self.items) if k)
-        return (f"{a} {self.means[0]:.3f} - {b} {self.means[1]:.3f} = {self.diff:+.3f}, "
-                f"{CLAIM_LEVEL:.0%} interval [{self.low:+.3f}, {self.high:+.3f}] ({counts})")
+            return (
+                f", {i} test items"
+                if not isinstance(i, float)
+                else f", item error {i:.3f}"
+            )
+
+        counts = "; ".join(
+            f"{n}: {k} seed{'s' * (k != 1)}{items(i)}"
+            for n, k, i in zip(self.names, self.seeds, self.items)
+            if k
+        )
+        return (
+            f"{a} {self.means[0]:.3f} - {b} {self.means[1]:.3f} = {self.diff:+.3f}, "
+            f"{CLAIM_LEVEL:.0%} interval [{self.low:+.3f}, {self.high:+.3f}] ({counts})"
+        )
 
 
 def compare(a, b, *, names=("A", "B"), items=None, items_b="same") -> Comparison:
@@ -215,23 +267,35 @@ def compare(a, b, *, names=("A", "B"), items=None, items_b="same") -> Comparison
     arms = []
     for name, values, its in ((names[0], a, items), (names[1], b, items_b)):
         if isinstance(values, (int, float, np.floating, np.integer)):
-            arms.append((float(values), 0.0, 0.0, 0, None))  # a fixed number: no uncertainty
+            arms.append(
+                (float(values), 0.0, 0.0, 0, None)
+            )  # a fixed number: no uncertainty
             continue
         v = np.asarray(values, dtype=float).ravel()
         if v.size == 0 or not np.isfinite(v).all():
-            raise ValueError(f"compare: {name!r} needs one finite value per seed, got {list(values)!r}")
+            raise ValueError(
+                f"compare: {name!r} needs one finite value per seed, got {list(values)!r}"
+            )
         seed_var = v.var(ddof=1) / v.size if v.size > 1 else 0.0
         item_err = _item_error(v, its, name)
         if v.size == 1 and item_err == 0.0:
-            raise ValueError(f"compare: {name!r} has one seed and no item count, so no uncertainty; give "
-                             f"more seeds or the test items it rests on")
-        arms.append((float(v.mean()), seed_var, item_err ** 2, v.size, its))
+            raise ValueError(
+                f"compare: {name!r} has one seed and no item count, so no uncertainty; give "
+                f"more seeds or the test items it rests on"
+            )
+        arms.append((float(v.mean()), seed_var, item_err**2, v.size, its))
     (ma, sa, ea, ka, ia), (mb, sb, eb, kb, ib) = arms
     var = sa + sb + ea + eb
     # Welch-Satterthwaite: the seed terms carry k - 1 degrees of freedom, the item terms are known
-    dof_den = (sa ** 2 / (ka - 1) if ka > 1 else 0.0) + (sb ** 2 / (kb - 1) if kb > 1 else 0.0)
-    dof = var ** 2 / dof_den if dof_den > 0 else math.inf
-    t = stats.t.ppf(0.5 + CLAIM_LEVEL / 2, dof) if math.isfinite(dof) else stats.norm.ppf(0.5 + CLAIM_LEVEL / 2)
+    dof_den = (sa**2 / (ka - 1) if ka > 1 else 0.0) + (
+        sb**2 / (kb - 1) if kb > 1 else 0.0
+    )
+    dof = var**2 / dof_den if dof_den > 0 else math.inf
+    t = (
+        stats.t.ppf(0.5 + CLAIM_LEVEL / 2, dof)
+        if math.isfinite(dof)
+        else stats.norm.ppf(0.5 + CLAIM_LEVEL / 2)
+    )
     d, half = ma - mb, t * math.sqrt(var)
     return Comparison(tuple(names), (ma, mb), d, d - half, d + half, (ka, kb), (ia, ib))
 
@@ -245,8 +309,16 @@ def mean_interval(values, items=None) -> tuple[float, float]:
 
 # A verdict as the prose states it, in the book's two languages: "A against B: <verdict>"
 VERDICT_WORDS = {
-    "en": {"higher": "higher", "lower": "lower", "indistinguishable": "indistinguishable at this budget"},
-    "zh_CN": {"higher": "更高", "lower": "更低", "indistinguishable": "在当前预算下无法区分"},
+    "en": {
+        "higher": "higher",
+        "lower": "lower",
+        "indistinguishable": "indistinguishable at this budget",
+    },
+    "zh_CN": {
+        "higher": "更高",
+        "lower": "更低",
+        "indistinguishable": "在当前预算下无法区分",
+    },
 }
 
 
@@ -257,7 +329,11 @@ def glue_verdict(key: str, comparison: Comparison) -> None:
 
     glue(key, VERDICT_WORDS["en"][comparison.verdict], display=False)
     glue(key + "_zh", VERDICT_WORDS["zh_CN"][comparison.verdict], display=False)
-    glue(key + "_ci", f"{comparison.diff:+.2f} [{comparison.low:+.2f}, {comparison.high:+.2f}]", display=False)
+    glue(
+        key + "_ci",
+        f"{comparison.diff:+.2f} [{comparison.low:+.2f}, {comparison.high:+.2f}]",
+        display=False,
+    )
 
 
 class ClaimFailed(AssertionError):
@@ -274,19 +350,28 @@ def claim(sentence: str, holds: bool, measured="") -> None:
     nothing when the claim holds.
     """
     if not isinstance(sentence, str) or not sentence.strip():
-        raise TypeError(f"claim: the sentence must be a non-empty string, got {sentence!r}")
+        raise TypeError(
+            f"claim: the sentence must be a non-empty string, got {sentence!r}"
+        )
     ok = bool(holds)
     if not ok:
         record = {"sentence": sentence.strip(), "measured": str(measured)}
         try:
             from IPython import get_ipython
+
             shell = get_ipython()
         except ImportError:
             shell = None
         if shell is None:
-            raise ClaimFailed(f"claim not borne out: {record['sentence']!r}; measured: {record['measured']}")
+            raise ClaimFailed(
+                f"claim not borne out: {record['sentence']!r}; measured: {record['measured']}"
+            )
         from IPython.display import display
-        display({"text/plain": CLAIM_MARKER + json.dumps(record, ensure_ascii=False)}, raw=True)
+
+        display(
+            {"text/plain": CLAIM_MARKER + json.dumps(record, ensure_ascii=False)},
+            raw=True,
+        )
 
 
 # --- book/running.md ---
@@ -300,8 +385,12 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
             statistics) are never parameters.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"count_parameters: expected a torch.nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+        raise TypeError(
+            f"count_parameters: expected a torch.nn.Module, got {type(model).__name__}"
+        )
+    return sum(
+        p.numel() for p in model.parameters() if p.requires_grad or not trainable_only
+    )
 
 
 def format_count(n: int) -> str:
@@ -333,7 +422,9 @@ def register_fonts() -> list[str]:
 
     files = sorted(FONT_DIR.glob("*.otf"))
     if not files:
-        raise FileNotFoundError(f"register_fonts: no .otf font in {FONT_DIR}; the package is incomplete")
+        raise FileNotFoundError(
+            f"register_fonts: no .otf font in {FONT_DIR}; the package is incomplete"
+        )
     known = {f.fname for f in font_manager.fontManager.ttflist}
     for path in files:
         if str(path) not in known:

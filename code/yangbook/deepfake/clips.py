@@ -7,20 +7,40 @@ import math
 
 import numpy as np
 
-from yangbook.deepfake.render import Pose, face_geometry, face_landmarks, render_crops, render_face
+from yangbook.deepfake.render import (
+    Pose,
+    face_geometry,
+    face_landmarks,
+    render_crops,
+    render_face,
+)
 
-NATURAL_BLINKS = ((15.0, 20.0), (0.1, 0.4))  # blinks per minute, blink duration in seconds
+NATURAL_BLINKS = (
+    (15.0, 20.0),
+    (0.1, 0.4),
+)  # blinks per minute, blink duration in seconds
 
 
 def _check_clip_length(n_frames, fps, name: str) -> None:
-    if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 1:
-        raise ValueError(f"{name}: the number of frames must be a positive int, got {n_frames!r}")
+    if (
+        isinstance(n_frames, bool)
+        or not isinstance(n_frames, (int, np.integer))
+        or n_frames < 1
+    ):
+        raise ValueError(
+            f"{name}: the number of frames must be a positive int, got {n_frames!r}"
+        )
     if not isinstance(fps, (int, float, np.integer, np.floating)) or not fps > 0:
         raise ValueError(f"{name}: fps must be a number > 0, got {fps!r}")
 
 
-def blink_openness(n_frames: int, fps: float, rng: np.random.Generator,
-                   rate=NATURAL_BLINKS[0], duration=NATURAL_BLINKS[1]):
+def blink_openness(
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    rate=NATURAL_BLINKS[0],
+    duration=NATURAL_BLINKS[1],
+):
     """Eye openness per frame, with blinks as a Poisson process.
 
     Args:
@@ -32,7 +52,9 @@ def blink_openness(n_frames: int, fps: float, rng: np.random.Generator,
     """
     _check_clip_length(n_frames, fps, "blink_openness")
     if min(rate) < 0 or min(duration) <= 0:
-        raise ValueError(f"blink_openness: need rates >= 0 and durations > 0, got {rate}, {duration}")
+        raise ValueError(
+            f"blink_openness: need rates >= 0 and durations > 0, got {rate}, {duration}"
+        )
     per_min = rng.uniform(*rate)
     t = np.arange(n_frames) / fps
     o = np.ones(n_frames)
@@ -44,7 +66,7 @@ def blink_openness(n_frames: int, fps: float, rng: np.random.Generator,
     while s < n_frames / fps:
         d = rng.uniform(*duration)
         blinks.append((s, d))
-        a = (t - s) / (d / 3)            # closing phase, 0..1
+        a = (t - s) / (d / 3)  # closing phase, 0..1
         b = (t - s - d / 3) / (2 * d / 3)  # opening phase, 0..1
         dip = np.where((a >= 0) & (a < 1), 0.5 - 0.5 * np.cos(math.pi * a), 0.0)
         dip = np.where((b >= 0) & (b <= 1), 0.5 + 0.5 * np.cos(math.pi * b), dip)
@@ -53,38 +75,75 @@ def blink_openness(n_frames: int, fps: float, rng: np.random.Generator,
     return o, blinks
 
 
-def head_motion(n_frames: int, fps: float, rng: np.random.Generator, amount: float = 1.0):
+def head_motion(
+    n_frames: int, fps: float, rng: np.random.Generator, amount: float = 1.0
+):
     """A list of ``n_frames`` poses: a random base pose plus two slow sinusoids per parameter."""
     _check_clip_length(n_frames, fps, "head_motion")
     t = np.arange(n_frames) / fps
 
     def wave(amp):
         f, ph = rng.uniform(0.1, 0.6, 2), rng.uniform(0, 2 * math.pi, 2)
-        return amp * amount * (np.sin(2 * math.pi * f[0] * t + ph[0])
-                               + 0.5 * np.sin(2 * math.pi * f[1] * t + ph[1])) / 1.5
+        return (
+            amp
+            * amount
+            * (
+                np.sin(2 * math.pi * f[0] * t + ph[0])
+                + 0.5 * np.sin(2 * math.pi * f[1] * t + ph[1])
+            )
+            / 1.5
+        )
 
     base = Pose.sample(rng)
     dx, dy, roll, sc, yaw = wave(0.02), wave(0.015), wave(0.06), wave(0.03), wave(0.25)
-    return [Pose(base.dx + dx[i], base.dy + dy[i], base.roll + roll[i], base.scale * (1 + sc[i]),
-                 float(np.clip(base.yaw + yaw[i], -0.8, 0.8))) for i in range(n_frames)]
+    return [
+        Pose(
+            base.dx + dx[i],
+            base.dy + dy[i],
+            base.roll + roll[i],
+            base.scale * (1 + sc[i]),
+            float(np.clip(base.yaw + yaw[i], -0.8, 0.8)),
+        )
+        for i in range(n_frames)
+    ]
 
 
-EXPOSURE_JITTER = 0.006  # frame-to-frame gain noise of the camera (standard deviation, relative)
+EXPOSURE_JITTER = (
+    0.006  # frame-to-frame gain noise of the camera (standard deviation, relative)
+)
 
 
-def camera_exposure(n_frames: int, fps: float, rng: np.random.Generator, jitter: float = EXPOSURE_JITTER):
+def camera_exposure(
+    n_frames: int, fps: float, rng: np.random.Generator, jitter: float = EXPOSURE_JITTER
+):
     """The camera's gain per frame: a slow drift of up to 2 % (automatic exposure) plus independent
     frame-to-frame noise of standard deviation ``jitter``. Shape (n_frames,)."""
     _check_clip_length(n_frames, fps, "camera_exposure")
     t = np.arange(n_frames) / fps
     f, ph = rng.uniform(0.05, 0.3), rng.uniform(0, 2 * math.pi)
-    return 1 + 0.02 * rng.uniform(0, 1) * np.sin(2 * math.pi * f * t + ph) + jitter * rng.standard_normal(n_frames)
+    return (
+        1
+        + 0.02 * rng.uniform(0, 1) * np.sin(2 * math.pi * f * t + ph)
+        + jitter * rng.standard_normal(n_frames)
+    )
 
 
 # --- book/deepfake/clips.md ---
-def render_clip(ident, scene, poses, size: int = 64, eye_open=None, mouth_open=None, mouth_width=None,
-                noise_seed: int = 0, draw=None, crops: bool = False, eye_size: int = 32,
-                mouth_size: int = 48, exposure=None) -> dict:
+def render_clip(
+    ident,
+    scene,
+    poses,
+    size: int = 64,
+    eye_open=None,
+    mouth_open=None,
+    mouth_width=None,
+    noise_seed: int = 0,
+    draw=None,
+    crops: bool = False,
+    eye_size: int = 32,
+    mouth_size: int = 48,
+    exposure=None,
+) -> dict:
     """Render a clip, one frame per pose.
 
     Args:
@@ -100,50 +159,91 @@ def render_clip(ident, scene, poses, size: int = 64, eye_open=None, mouth_open=N
     if T < 1:
         raise ValueError("render_clip: need at least one pose")
     per_frame = {}
-    for name, v, default in (("eye_open", eye_open, 1.0), ("mouth_open", mouth_open, 0.0),
-                             ("mouth_width", mouth_width, 1.0), ("exposure", exposure, 1.0)):
+    for name, v, default in (
+        ("eye_open", eye_open, 1.0),
+        ("mouth_open", mouth_open, 0.0),
+        ("mouth_width", mouth_width, 1.0),
+        ("exposure", exposure, 1.0),
+    ):
         v = np.full(T, default) if v is None else np.asarray(v, float)
         if v.shape != (T,):
-            raise ValueError(f"render_clip: {name} has shape {v.shape}; it needs one value per pose, ({T},)")
+            raise ValueError(
+                f"render_clip: {name} has shape {v.shape}; it needs one value per pose, ({T},)"
+            )
         per_frame[name] = v
-    eo, mo, mw, ex = (per_frame[k] for k in ("eye_open", "mouth_open", "mouth_width", "exposure"))
+    eo, mo, mw, ex = (
+        per_frame[k] for k in ("eye_open", "mouth_open", "mouth_width", "exposure")
+    )
     n_draw = T if draw is None else max(0, min(int(draw), T))
-    out = {"frames": np.empty((n_draw, size, size, 3), np.uint8), "landmarks": np.empty((T, 68, 2), np.float32)}
+    out = {
+        "frames": np.empty((n_draw, size, size, 3), np.uint8),
+        "landmarks": np.empty((T, 68, 2), np.float32),
+    }
     if crops:
         out["eyes"] = np.empty((T, 2, eye_size, eye_size, 3), np.uint8)
         out["mouth"] = np.empty((T, mouth_size, mouth_size, 3), np.uint8)
     for i in range(T):
         if i >= n_draw and not crops:
-            out["landmarks"][i] = face_landmarks(ident, scene, poses[i], size, eo[i], mo[i], mw[i])
+            out["landmarks"][i] = face_landmarks(
+                ident, scene, poses[i], size, eo[i], mo[i], mw[i]
+            )
             continue
         g = face_geometry(ident, poses[i], (eo[i], eo[i]), mo[i], mw[i])
         seed = noise_seed * 100_003 + i
         if i < n_draw:
-            out["frames"][i], out["landmarks"][i] = render_face(ident, scene, poses[i], size, eo[i], mo[i], seed,
-                                                                mw[i], geometry=g, exposure=ex[i])
+            out["frames"][i], out["landmarks"][i] = render_face(
+                ident,
+                scene,
+                poses[i],
+                size,
+                eo[i],
+                mo[i],
+                seed,
+                mw[i],
+                geometry=g,
+                exposure=ex[i],
+            )
         else:
-            out["landmarks"][i] = face_landmarks(ident, scene, poses[i], size, geometry=g)
+            out["landmarks"][i] = face_landmarks(
+                ident, scene, poses[i], size, geometry=g
+            )
         if crops:
-            out["eyes"][i], out["mouth"][i] = render_crops(ident, scene, poses[i], size, noise_seed=seed,
-                                                           eye_size=eye_size, mouth_size=mouth_size, geometry=g,
-                                                           exposure=ex[i])
+            out["eyes"][i], out["mouth"][i] = render_crops(
+                ident,
+                scene,
+                poses[i],
+                size,
+                noise_seed=seed,
+                eye_size=eye_size,
+                mouth_size=mouth_size,
+                geometry=g,
+                exposure=ex[i],
+            )
     return out
 
 
 # --- book/deepfake/clips.md ---
-LANDMARK_JITTER = 0.015  # standard deviation, as a fraction of the outer-eye-corner distance
+LANDMARK_JITTER = (
+    0.015  # standard deviation, as a fraction of the outer-eye-corner distance
+)
 
 
-def landmark_noise(landmarks, rng: np.random.Generator, jitter: float = LANDMARK_JITTER) -> np.ndarray:
+def landmark_noise(
+    landmarks, rng: np.random.Generator, jitter: float = LANDMARK_JITTER
+) -> np.ndarray:
     """Landmarks as a real detector would report them: ``(..., 68, 2)`` plus independent Gaussian
     jitter of ``jitter`` times each frame's outer-eye-corner distance (landmarks 36 and 45)."""
     L = np.asarray(landmarks, np.float32)
     if L.shape[-2:] != (68, 2):
-        raise ValueError(f"landmark_noise: need (..., 68, 2) landmarks, got shape {L.shape}")
+        raise ValueError(
+            f"landmark_noise: need (..., 68, 2) landmarks, got shape {L.shape}"
+        )
     if jitter < 0:
         raise ValueError(f"landmark_noise: jitter must be >= 0, got {jitter}")
     scale = np.linalg.norm(L[..., 45, :] - L[..., 36, :], axis=-1)[..., None, None]
-    return (L + rng.standard_normal(L.shape).astype(np.float32) * np.float32(jitter) * scale).astype(np.float32)
+    return (
+        L + rng.standard_normal(L.shape).astype(np.float32) * np.float32(jitter) * scale
+    ).astype(np.float32)
 
 
 # --- book/deepfake/clips.md ---
@@ -152,19 +252,31 @@ from yangbook.deepfake.forgeries import blend_forgery, face_mask
 FLICKER_STRENGTH = 0.1  # the datasets' default, calibrated below (see "Datasets")
 
 
-def flicker_forgery(frames, landmarks, strength: float = FLICKER_STRENGTH, seed: int = 0,
-                    steady: bool = False):
+def flicker_forgery(
+    frames,
+    landmarks,
+    strength: float = FLICKER_STRENGTH,
+    seed: int = 0,
+    steady: bool = False,
+):
     """Self-blend every frame with fresh random draws (``steady``: the same draws in every frame).
     Returns fakes (T, H, W, 3) and masks (T, H, W)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(landmarks) < len(frames):
-        raise ValueError(f"flicker_forgery: need (T, H, W, 3) frames and one (68, 2) landmark set per frame, "
-                         f"got frames {frames.shape} and {len(landmarks)} landmark sets")
+        raise ValueError(
+            f"flicker_forgery: need (T, H, W, 3) frames and one (68, 2) landmark set per frame, "
+            f"got frames {frames.shape} and {len(landmarks)} landmark sets"
+        )
     out = np.empty_like(frames)
     masks = np.empty(frames.shape[:3], np.float32)
     for i in range(len(frames)):
-        out[i], masks[i] = blend_forgery(frames[i], landmarks[i], strength=strength, seed=seed * 1009 + (0 if steady else i),
-                                         resample=False)
+        out[i], masks[i] = blend_forgery(
+            frames[i],
+            landmarks[i],
+            strength=strength,
+            seed=seed * 1009 + (0 if steady else i),
+            resample=False,
+        )
     return out, masks
 
 
@@ -177,7 +289,9 @@ def flicker_energy(frames, landmarks) -> float:
     """
     frames = np.asarray(frames, np.float32)
     if frames.ndim != 4 or len(frames) < 3:
-        raise ValueError(f"flicker_energy: need (T >= 3, H, W, 3) frames, got shape {frames.shape}")
+        raise ValueError(
+            f"flicker_energy: need (T >= 3, H, W, 3) frames, got shape {frames.shape}"
+        )
     c = []
     for f, l in zip(frames, landmarks):
         m = face_mask(l, f.shape[0])
@@ -188,7 +302,10 @@ def flicker_energy(frames, landmarks) -> float:
 
 # --- book/deepfake/clips.md ---
 BLINK_FORGERIES = ("missing", "slow")
-BLINK_STRENGTH = {"missing": 0.7, "slow": 0.7}  # the datasets' defaults, calibrated below (see "Datasets")
+BLINK_STRENGTH = {
+    "missing": 0.7,
+    "slow": 0.7,
+}  # the datasets' defaults, calibrated below (see "Datasets")
 
 
 def blink_pattern(kind: str = "natural", strength: float = 1.0):
@@ -197,7 +314,9 @@ def blink_pattern(kind: str = "natural", strength: float = 1.0):
     ``kind`` is "natural", "missing" (the natural rate times 1 - strength) or "slow" (rate and
     duration moved from the natural ones towards 2-4 per minute and 0.8-1.5 s by ``strength``)."""
     if kind not in ("natural",) + BLINK_FORGERIES:
-        raise ValueError(f"blink_pattern: kind must be 'natural' or one of {BLINK_FORGERIES}, got {kind!r}")
+        raise ValueError(
+            f"blink_pattern: kind must be 'natural' or one of {BLINK_FORGERIES}, got {kind!r}"
+        )
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"blink_pattern: strength must be in [0, 1], got {strength}")
     (r0, r1), (d0, d1) = NATURAL_BLINKS
@@ -213,7 +332,9 @@ def eye_aspect_ratio(landmarks) -> np.ndarray:
     """EAR of Soukupova and Cech, averaged over both eyes, for (..., 68, 2) landmarks -> (...)."""
     L = np.asarray(landmarks, np.float64)
     if L.shape[-2:] != (68, 2):
-        raise ValueError(f"eye_aspect_ratio: need (..., 68, 2) landmarks, got {L.shape}")
+        raise ValueError(
+            f"eye_aspect_ratio: need (..., 68, 2) landmarks, got {L.shape}"
+        )
 
     def one(p):  # p: (..., 6, 2), corners at 0 and 3, upper lid 1 2, lower lid 4 5
         d = lambda i, j: np.linalg.norm(p[..., i, :] - p[..., j, :], axis=-1)  # noqa: E731
@@ -235,9 +356,11 @@ def find_blinks(ear, fps: float, threshold: float = 0.2):
     """Runs of consecutive frames with EAR below ``threshold``: a list of (start, duration) in seconds."""
     ear = np.asarray(ear, np.float64)
     if ear.ndim != 1 or len(ear) == 0:
-        raise ValueError(f"find_blinks: need a non-empty 1-D EAR trace, got shape {ear.shape}")
+        raise ValueError(
+            f"find_blinks: need a non-empty 1-D EAR trace, got shape {ear.shape}"
+        )
     _check_clip_length(len(ear), fps, "find_blinks")
-    with np.errstate(invalid="ignore"):               # a NaN frame (no face) is never closed
+    with np.errstate(invalid="ignore"):  # a NaN frame (no face) is never closed
         return [(s / fps, n / fps) for s, n in closed_runs(ear < threshold)]
 
 
@@ -245,13 +368,19 @@ def natural_blink_rate(closed, fps: float, max_duration: float = 0.5) -> float:
     """Blinks per minute in a (T,) closed-eye trace, counting runs no longer than ``max_duration`` seconds."""
     c = np.asarray(closed, bool)
     if c.ndim != 1 or len(c) == 0 or not fps > 0:
-        raise ValueError(f"natural_blink_rate: need a non-empty 1-D trace and fps > 0, got {c.shape}, {fps}")
+        raise ValueError(
+            f"natural_blink_rate: need a non-empty 1-D trace and fps > 0, got {c.shape}, {fps}"
+        )
     n = sum(1 for _, length in closed_runs(c) if length / fps <= max_duration)
     return 60.0 * n * fps / len(c)
 
 
-def blink_rate(ear, fps: float, threshold: float = 0.2, max_duration: float = 0.5) -> float:
+def blink_rate(
+    ear, fps: float, threshold: float = 0.2, max_duration: float = 0.5
+) -> float:
     """Natural blinks (no longer than ``max_duration`` seconds below the threshold) per minute."""
-    find_blinks(ear, fps, threshold)                  # the checks of the trace and the frame rate
+    find_blinks(ear, fps, threshold)  # the checks of the trace and the frame rate
     with np.errstate(invalid="ignore"):
-        return natural_blink_rate(np.asarray(ear, np.float64) < threshold, fps, max_duration)
+        return natural_blink_rate(
+            np.asarray(ear, np.float64) < threshold, fps, max_duration
+        )

@@ -15,15 +15,21 @@ from yangbook.deepfake.render import Identity, Pose, Scene, _rng, render_face
 SPLITS = ("train", "val", "test")
 
 
-def identity_split(split: str, n_identities: int = 1000, fractions=(0.7, 0.15, 0.15)) -> range:
+def identity_split(
+    split: str, n_identities: int = 1000, fractions=(0.7, 0.15, 0.15)
+) -> range:
     """The identity numbers of one split: consecutive, disjoint ranges of 0..n_identities-1."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if n_identities < 6 or len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-9:
-        raise ValueError(f"need n_identities >= 6 and three fractions summing to 1, got {n_identities}, {fractions}")
+        raise ValueError(
+            f"need n_identities >= 6 and three fractions summing to 1, got {n_identities}, {fractions}"
+        )
     a = int(round(fractions[0] * n_identities))
     b = a + int(round(fractions[1] * n_identities))
-    return {"train": range(0, a), "val": range(a, b), "test": range(b, n_identities)}[split]
+    return {"train": range(0, a), "val": range(a, b), "test": range(b, n_identities)}[
+        split
+    ]
 
 
 def _code(name: str) -> int:
@@ -33,7 +39,9 @@ def _code(name: str) -> int:
 def _cached(dataset, i: int):
     """(index, generated item) for sample ``i`` of a generated dataset, from its cache when it has one."""
     if not -dataset.length <= i < dataset.length:
-        raise IndexError(f"index {i} out of range for a dataset of {dataset.length} samples")
+        raise IndexError(
+            f"index {i} out of range for a dataset of {dataset.length} samples"
+        )
     i %= dataset.length
     item = dataset.cache.get(i) if dataset.cache is not None else None
     if item is None:
@@ -68,33 +76,64 @@ class FaceForgeryDataset(Dataset):
     weight of the forged region (zeros for a real image).
     """
 
-    GROUPS = {"self_blend": ("self_blend",), "swap": ("swap",), "nearest": ("nearest",), "zero": ("zero",),
-              "blend": ("self_blend", "swap"), "upsample": ("nearest", "zero"),
-              "all": ("self_blend", "swap", "nearest", "zero")}
+    GROUPS = {
+        "self_blend": ("self_blend",),
+        "swap": ("swap",),
+        "nearest": ("nearest",),
+        "zero": ("zero",),
+        "blend": ("self_blend", "swap"),
+        "upsample": ("nearest", "zero"),
+        "all": ("self_blend", "swap", "nearest", "zero"),
+    }
 
-    def __init__(self, split: str = "train", method: str = "blend", length: int = 2000, size: int = 256,
-                 compression=None, strength: float = 1.0, seed: int = 0, n_identities: int = 1000,
-                 cache: bool = True):
+    def __init__(
+        self,
+        split: str = "train",
+        method: str = "blend",
+        length: int = 2000,
+        size: int = 256,
+        compression=None,
+        strength: float = 1.0,
+        seed: int = 0,
+        n_identities: int = 1000,
+        cache: bool = True,
+    ):
         if method not in self.GROUPS:
-            raise ValueError(f"method must be one of {sorted(self.GROUPS)}, got {method!r}")
+            raise ValueError(
+                f"method must be one of {sorted(self.GROUPS)}, got {method!r}"
+            )
         if length < 1 or size < 32 or size % 4:
-            raise ValueError(f"need length >= 1 and a size >= 32 divisible by 4, got {length}, {size}")
+            raise ValueError(
+                f"need length >= 1 and a size >= 32 divisible by 4, got {length}, {size}"
+            )
         if compression is not None:
             jpeg(np.zeros((8, 8, 3), np.uint8), compression)  # validates the value
         self.split, self.method, self.length, self.size = split, method, length, size
         self.compression, self.strength, self.seed = compression, strength, seed
         self.identities = identity_split(split, n_identities)
         self.cache = {} if cache else None
-        self._last = (None, None, None)  # the last rendered pair: its fake reuses the real's rendering
+        self._last = (
+            None,
+            None,
+            None,
+        )  # the last rendered pair: its fake reuses the real's rendering
 
     def __len__(self) -> int:
         return self.length
 
     def _face(self, rng):
-        ident = Identity.sample(int(self.identities[rng.integers(len(self.identities))]), self.seed)
-        img, lm = render_face(ident, Scene.sample(rng), Pose.sample(rng), self.size,
-                              eye_open=float(rng.choice([1.0, rng.uniform(0.5, 1.0)])),
-                              mouth_open=float(rng.uniform(0, 0.5)), noise_seed=int(rng.integers(2**31)))
+        ident = Identity.sample(
+            int(self.identities[rng.integers(len(self.identities))]), self.seed
+        )
+        img, lm = render_face(
+            ident,
+            Scene.sample(rng),
+            Pose.sample(rng),
+            self.size,
+            eye_open=float(rng.choice([1.0, rng.uniform(0.5, 1.0)])),
+            mouth_open=float(rng.uniform(0, 0.5)),
+            noise_seed=int(rng.integers(2**31)),
+        )
         return ident.index, img, lm
 
     def _make(self, i: int):
@@ -113,26 +152,57 @@ class FaceForgeryDataset(Dataset):
                 img, mask = blend_forgery(img, lm, strength=self.strength, seed=fseed)
             elif method == "swap":
                 _, donor, donor_lm = self._face(rng)
-                img, mask = blend_forgery(img, lm, donor, donor_lm, strength=self.strength, seed=fseed)
+                img, mask = blend_forgery(
+                    img, lm, donor, donor_lm, strength=self.strength, seed=fseed
+                )
             else:
-                img, mask = upsample_forgery(img, lm, mode=method, strength=self.strength)
+                img, mask = upsample_forgery(
+                    img, lm, mode=method, strength=self.strength
+                )
         if self.compression is not None:
             img = jpeg(img, self.compression)
-        return img, lm, (mask * 255 + 0.5).astype(np.uint8), identity, method if i % 2 else "real"
+        return (
+            img,
+            lm,
+            (mask * 255 + 0.5).astype(np.uint8),
+            identity,
+            method if i % 2 else "real",
+        )
 
     def __getitem__(self, i: int) -> dict:
         i, item = _cached(self, i)
         img, lm, mask, identity, method = item
-        return {"image": _to_tensor(img), "label": i % 2, "method": method, "identity": identity,
-                "landmarks": torch.from_numpy(lm),
-                "mask": torch.from_numpy((mask * np.float32(1 / 255))[None])}
+        return {
+            "image": _to_tensor(img),
+            "label": i % 2,
+            "method": method,
+            "identity": identity,
+            "landmarks": torch.from_numpy(lm),
+            "mask": torch.from_numpy((mask * np.float32(1 / 255))[None]),
+        }
 
 
 # --- book/deepfake/datasets.md ---
-from yangbook.deepfake.clips import (BLINK_FORGERIES, BLINK_STRENGTH, FLICKER_STRENGTH, LANDMARK_JITTER,
-                                     blink_openness, blink_pattern, camera_exposure, flicker_forgery,
-                                     head_motion, landmark_noise, render_clip)
-from yangbook.deepfake.speech import LIPSYNC_FORGERIES, LIPSYNC_STRENGTH, SAMPLE_RATE, mfcc, talking_clip
+from yangbook.deepfake.clips import (
+    BLINK_FORGERIES,
+    BLINK_STRENGTH,
+    FLICKER_STRENGTH,
+    LANDMARK_JITTER,
+    blink_openness,
+    blink_pattern,
+    camera_exposure,
+    flicker_forgery,
+    head_motion,
+    landmark_noise,
+    render_clip,
+)
+from yangbook.deepfake.speech import (
+    LIPSYNC_FORGERIES,
+    LIPSYNC_STRENGTH,
+    SAMPLE_RATE,
+    mfcc,
+    talking_clip,
+)
 
 
 class FaceClipDataset(Dataset):
@@ -161,13 +231,34 @@ class FaceClipDataset(Dataset):
         label (0 real, 1 fake), method ("real" or the forgery), identity (int).
     """
 
-    KINDS = {"flicker": (16, ("flicker",)), "blink": (100, BLINK_FORGERIES), "lipsync": (50, LIPSYNC_FORGERIES)}
-    CONTROLS = {"flicker": ("steady",)}  # forgeries a kind also accepts, never drawn by default
+    KINDS = {
+        "flicker": (16, ("flicker",)),
+        "blink": (100, BLINK_FORGERIES),
+        "lipsync": (50, LIPSYNC_FORGERIES),
+    }
+    CONTROLS = {
+        "flicker": ("steady",)
+    }  # forgeries a kind also accepts, never drawn by default
 
-    def __init__(self, split: str = "train", kind: str = "flicker", length: int = 200, frames=None,
-                 size: int = 64, fps: float = 25.0, methods=None, strength=None, draw_frames: bool = True,
-                 crops=None, eye_size: int = 32, mouth_size: int = 48, jitter: float = LANDMARK_JITTER,
-                 seed: int = 0, n_identities: int = 1000, cache: bool = True):
+    def __init__(
+        self,
+        split: str = "train",
+        kind: str = "flicker",
+        length: int = 200,
+        frames=None,
+        size: int = 64,
+        fps: float = 25.0,
+        methods=None,
+        strength=None,
+        draw_frames: bool = True,
+        crops=None,
+        eye_size: int = 32,
+        mouth_size: int = 48,
+        jitter: float = LANDMARK_JITTER,
+        seed: int = 0,
+        n_identities: int = 1000,
+        cache: bool = True,
+    ):
         if kind not in self.KINDS:
             raise ValueError(f"kind must be one of {sorted(self.KINDS)}, got {kind!r}")
         default_frames, all_methods = self.KINDS[kind]
@@ -175,72 +266,153 @@ class FaceClipDataset(Dataset):
         allowed = all_methods + self.CONTROLS.get(kind, ())
         bad = [m for m in self.methods if m not in allowed]
         if bad or not self.methods:
-            raise ValueError(f"methods of a {kind!r} dataset must be among {allowed}, got {methods!r}")
-        defaults = {"flicker": FLICKER_STRENGTH, "steady": FLICKER_STRENGTH, **BLINK_STRENGTH, **LIPSYNC_STRENGTH}
+            raise ValueError(
+                f"methods of a {kind!r} dataset must be among {allowed}, got {methods!r}"
+            )
+        defaults = {
+            "flicker": FLICKER_STRENGTH,
+            "steady": FLICKER_STRENGTH,
+            **BLINK_STRENGTH,
+            **LIPSYNC_STRENGTH,
+        }
         if strength is None or isinstance(strength, dict):
-            self.strength = {m: float((strength or {}).get(m, defaults[m])) for m in self.methods}
+            self.strength = {
+                m: float((strength or {}).get(m, defaults[m])) for m in self.methods
+            }
         else:
             self.strength = {m: float(strength) for m in self.methods}
         if any(not 0.0 <= s <= 1.0 for s in self.strength.values()):
             raise ValueError(f"strengths must be in [0, 1], got {self.strength}")
         self.frames = default_frames if frames is None else frames
-        if isinstance(self.frames, bool) or not isinstance(self.frames, (int, np.integer)) or self.frames < 3:
+        if (
+            isinstance(self.frames, bool)
+            or not isinstance(self.frames, (int, np.integer))
+            or self.frames < 3
+        ):
             raise ValueError(f"frames must be an int >= 3, got {self.frames!r}")
         if length < 1 or size < 32 or not fps > 0:
-            raise ValueError(f"need length >= 1, size >= 32 and fps > 0, got {length}, {size}, {fps}")
-        self.split, self.kind, self.length, self.size, self.fps = split, kind, length, size, fps
-        self.draw_frames, self.crops = draw_frames, (kind != "flicker") if crops is None else bool(crops)
-        self.eye_size, self.mouth_size, self.jitter, self.seed = eye_size, mouth_size, jitter, seed
+            raise ValueError(
+                f"need length >= 1, size >= 32 and fps > 0, got {length}, {size}, {fps}"
+            )
+        self.split, self.kind, self.length, self.size, self.fps = (
+            split,
+            kind,
+            length,
+            size,
+            fps,
+        )
+        self.draw_frames, self.crops = (
+            draw_frames,
+            (kind != "flicker") if crops is None else bool(crops),
+        )
+        self.eye_size, self.mouth_size, self.jitter, self.seed = (
+            eye_size,
+            mouth_size,
+            jitter,
+            seed,
+        )
         self.identities = identity_split(split, n_identities)
         self.cache = {} if cache else None
-        self._last = (None, None)  # the last real flicker clip: its fake reuses the rendering
+        self._last = (
+            None,
+            None,
+        )  # the last real flicker clip: its fake reuses the rendering
 
     def __len__(self) -> int:
         return self.length
 
     def _make(self, i: int) -> dict:
         rng = _rng(self.seed, _code(self.kind), SPLITS.index(self.split), i // 2)
-        ident = Identity.sample(int(self.identities[rng.integers(len(self.identities))]), self.seed)
+        ident = Identity.sample(
+            int(self.identities[rng.integers(len(self.identities))]), self.seed
+        )
         scene = Scene.sample(rng)
         method = self.methods[rng.integers(len(self.methods))]
-        g_clip, g_forgery, g_noise = (np.random.default_rng(k) for k in rng.integers(2**63, size=3))
+        g_clip, g_forgery, g_noise = (
+            np.random.default_rng(k) for k in rng.integers(2**63, size=3)
+        )
         fake = i % 2 == 1
         draw = None if self.draw_frames else 0
         if self.kind == "lipsync":
-            c = talking_clip(ident, scene, self.frames, g_clip, self.size, self.fps, draw=draw, crops=self.crops,
-                             forgery=method if fake else None, strength=self.strength[method])
+            c = talking_clip(
+                ident,
+                scene,
+                self.frames,
+                g_clip,
+                self.size,
+                self.fps,
+                draw=draw,
+                crops=self.crops,
+                forgery=method if fake else None,
+                strength=self.strength[method],
+            )
         elif self.kind == "blink" or not fake or self._last[0] != i // 2:
             T = self.frames
             poses = head_motion(T, self.fps, g_clip, 0.5)
             kind = method if fake and self.kind == "blink" else "natural"
-            eyes, _ = blink_openness(T, self.fps, g_clip, *blink_pattern(kind, self.strength.get(kind, 1.0)))
-            c = render_clip(ident, scene, poses, self.size, eyes, noise_seed=int(g_clip.integers(2**31)),
-                            draw=draw, crops=self.crops, eye_size=self.eye_size, mouth_size=self.mouth_size,
-                            exposure=camera_exposure(T, self.fps, g_clip))
+            eyes, _ = blink_openness(
+                T, self.fps, g_clip, *blink_pattern(kind, self.strength.get(kind, 1.0))
+            )
+            c = render_clip(
+                ident,
+                scene,
+                poses,
+                self.size,
+                eyes,
+                noise_seed=int(g_clip.integers(2**31)),
+                draw=draw,
+                crops=self.crops,
+                eye_size=self.eye_size,
+                mouth_size=self.mouth_size,
+                exposure=camera_exposure(T, self.fps, g_clip),
+            )
             c["eye_open"] = eyes.astype(np.float32)
             if self.kind == "flicker" and not fake:
                 self._last = (i // 2, c)
         else:
             c = self._last[1]
         if self.kind == "flicker" and fake:  # "flicker" or its control "steady"
-            c = dict(c, frames=flicker_forgery(c["frames"], c["landmarks"], self.strength[method],
-                                               int(g_forgery.integers(2**31)), steady=method == "steady")[0]
-                     if self.draw_frames else c["frames"])
-        item = {k: c[k] for k in ("frames", "eyes", "mouth", "audio", "shift", "eye_open") if k in c}
+            c = dict(
+                c,
+                frames=flicker_forgery(
+                    c["frames"],
+                    c["landmarks"],
+                    self.strength[method],
+                    int(g_forgery.integers(2**31)),
+                    steady=method == "steady",
+                )[0]
+                if self.draw_frames
+                else c["frames"],
+            )
+        item = {
+            k: c[k]
+            for k in ("frames", "eyes", "mouth", "audio", "shift", "eye_open")
+            if k in c
+        }
         if "audio" in c:  # with the sample, so that the cache keeps it
-            item["mfcc"] = mfcc(c["audio"])[:, :4 * self.frames]
-        item.update(landmarks=landmark_noise(c["landmarks"], g_noise, self.jitter), identity=ident.index,
-                    method=method if fake else "real")
+            item["mfcc"] = mfcc(c["audio"])[:, : 4 * self.frames]
+        item.update(
+            landmarks=landmark_noise(c["landmarks"], g_noise, self.jitter),
+            identity=ident.index,
+            method=method if fake else "real",
+        )
         return item
 
     def __getitem__(self, i: int) -> dict:
         i, item = _cached(self, i)
-        out = {"label": i % 2, "method": item["method"], "identity": item["identity"],
-               "landmarks": torch.from_numpy(item["landmarks"])}
+        out = {
+            "label": i % 2,
+            "method": item["method"],
+            "identity": item["identity"],
+            "landmarks": torch.from_numpy(item["landmarks"]),
+        }
         if self.draw_frames:
             out["video"] = _to_tensor(item["frames"])
         if self.crops:
-            out["eyes"], out["mouth"] = _to_tensor(item["eyes"]), _to_tensor(item["mouth"])
+            out["eyes"], out["mouth"] = (
+                _to_tensor(item["eyes"]),
+                _to_tensor(item["mouth"]),
+            )
         if "eye_open" in item:
             out["eye_open"] = torch.from_numpy(item["eye_open"])
         if self.kind == "lipsync":

@@ -35,7 +35,13 @@ def face_scale(landmarks) -> float:
     return float(np.linalg.norm(L[45] - L[36]))
 
 
-def deform_mask(mask, landmarks, rng: np.random.Generator, amount: float = 0.06, feather: float = 0.08):
+def deform_mask(
+    mask,
+    landmarks,
+    rng: np.random.Generator,
+    amount: float = 0.06,
+    feather: float = 0.08,
+):
     """Warp a binary mask smoothly at random, erode or dilate it, and feather its edge.
 
     Args:
@@ -47,12 +53,22 @@ def deform_mask(mask, landmarks, rng: np.random.Generator, amount: float = 0.06,
         (H, W) float32 in [0, 1].
     """
     H, W = mask.shape
-    f = max(1, min(H, W) // 128)  # the mask is smooth: deform it at about 128 pixels, then scale up
-    m = cv2.resize(mask, (W // f, H // f), interpolation=cv2.INTER_AREA) if f > 1 else mask
+    f = max(
+        1, min(H, W) // 128
+    )  # the mask is smooth: deform it at about 128 pixels, then scale up
+    m = (
+        cv2.resize(mask, (W // f, H // f), interpolation=cv2.INTER_AREA)
+        if f > 1
+        else mask
+    )
     h, w = m.shape
     fs = face_scale(landmarks) / f
-    d = rng.normal(0, amount * fs, (2, 4, 4)).astype(np.float32)  # a 4x4 grid of displacements ...
-    dx = cv2.resize(d[0], (w, h), interpolation=cv2.INTER_CUBIC)     # ... interpolated smoothly
+    d = rng.normal(0, amount * fs, (2, 4, 4)).astype(
+        np.float32
+    )  # a 4x4 grid of displacements ...
+    dx = cv2.resize(
+        d[0], (w, h), interpolation=cv2.INTER_CUBIC
+    )  # ... interpolated smoothly
     dy = cv2.resize(d[1], (w, h), interpolation=cv2.INTER_CUBIC)
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     m = cv2.remap(m, gx + dx, gy + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -75,7 +91,9 @@ def similarity_from_landmarks(src, dst) -> np.ndarray:
     as a 2x3 matrix for ``cv2.warpAffine``."""
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2:
-        raise ValueError(f"need two (n, 2) point sets of equal shape, got {src.shape} and {dst.shape}")
+        raise ValueError(
+            f"need two (n, 2) point sets of equal shape, got {src.shape} and {dst.shape}"
+        )
     ms, md = src.mean(0), dst.mean(0)
     a, b = src - ms, dst - md
     U, S, Vt = np.linalg.svd(b.T @ a / len(src))
@@ -88,19 +106,27 @@ def similarity_from_landmarks(src, dst) -> np.ndarray:
 # --- book/deepfake/forgeries.md ---
 from yangbook.utils import book_seed
 
-def self_blend_source(image, rng: np.random.Generator, strength: float = 1.0,
-                      resample: bool = True) -> np.ndarray:
+
+def self_blend_source(
+    image, rng: np.random.Generator, strength: float = 1.0, resample: bool = True
+) -> np.ndarray:
     """The perturbed copy that a self-blend pastes back: colour, then resolution or sharpness, then
     geometry, each scaled by ``strength``. ``resample=False`` always sharpens (no loss of resolution).
     Returns (H, W, 3) float32."""
     H, W = image.shape[:2]
     x = image.astype(np.float32)
-    x = (x - 128) * (1 + rng.uniform(-0.1, 0.1) * strength) + 128 + rng.uniform(-20, 20, 3) * strength
+    x = (
+        (x - 128) * (1 + rng.uniform(-0.1, 0.1) * strength)
+        + 128
+        + rng.uniform(-20, 20, 3) * strength
+    )
     if rng.random() < 0.5 and resample:
         small = cv2.resize(x, (W // 2, H // 2), interpolation=cv2.INTER_NEAREST)
         x = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
     else:
-        x = x + rng.uniform(0.2, 0.5) * strength * (x - cv2.GaussianBlur(x, (0, 0), 1.0))
+        x = x + rng.uniform(0.2, 0.5) * strength * (
+            x - cv2.GaussianBlur(x, (0, 0), 1.0)
+        )
     s = 1 + rng.uniform(-0.04, 0.04) * strength
     tx, ty = rng.uniform(-0.02, 0.02, 2) * strength * W
     A = np.float32([[s, 0, (1 - s) * W / 2 + tx], [0, s, (1 - s) * H / 2 + ty]])
@@ -110,12 +136,21 @@ def self_blend_source(image, rng: np.random.Generator, strength: float = 1.0,
 def _check_image(image, name="image"):
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"{name} must be an (H, W, 3) uint8 RGB image, got shape {image.shape} {image.dtype}")
+        raise ValueError(
+            f"{name} must be an (H, W, 3) uint8 RGB image, got shape {image.shape} {image.dtype}"
+        )
     return image
 
 
-def blend_forgery(target, target_lm, source=None, source_lm=None, strength: float = 1.0, seed: int = 0,
-                  resample: bool = True):
+def blend_forgery(
+    target,
+    target_lm,
+    source=None,
+    source_lm=None,
+    strength: float = 1.0,
+    seed: int = 0,
+    resample: bool = True,
+):
     """Paste an inner face into ``target`` through a deformed, feathered landmark-hull mask.
 
     Args:
@@ -137,18 +172,29 @@ def blend_forgery(target, target_lm, source=None, source_lm=None, strength: floa
     ys, xs = np.nonzero(mask > 1e-3)
     if len(ys) == 0:
         lo, hi = np.asarray(target_lm).min(0), np.asarray(target_lm).max(0)
-        raise ValueError(f"blend_forgery: the face (landmarks x {lo[0]:.0f}..{hi[0]:.0f}, y {lo[1]:.0f}.."
-                         f"{hi[1]:.0f}) lies outside the {H}x{W} target; there is nothing to blend")
+        raise ValueError(
+            f"blend_forgery: the face (landmarks x {lo[0]:.0f}..{hi[0]:.0f}, y {lo[1]:.0f}.."
+            f"{hi[1]:.0f}) lies outside the {H}x{W} target; there is nothing to blend"
+        )
     # work only on the box around the mask (outside it the fake is the target)
-    y0, y1, x0, x1 = max(ys.min() - 4, 0), min(ys.max() + 5, H), max(xs.min() - 4, 0), min(xs.max() + 5, W)
+    y0, y1, x0, x1 = (
+        max(ys.min() - 4, 0),
+        min(ys.max() + 5, H),
+        max(xs.min() - 4, 0),
+        min(xs.max() + 5, W),
+    )
     tgt = target[y0:y1, x0:x1].astype(np.float32)
     if source is None:
         src = self_blend_source(target[y0:y1, x0:x1], rng, strength, resample)
     else:
         A = similarity_from_landmarks(source_lm, target_lm)
         A[:, 2] -= (x0, y0)  # into the box's coordinates
-        src = cv2.warpAffine(_check_image(source, "source").astype(np.float32), A, (x1 - x0, y1 - y0),
-                             borderMode=cv2.BORDER_REFLECT)
+        src = cv2.warpAffine(
+            _check_image(source, "source").astype(np.float32),
+            A,
+            (x1 - x0, y1 - y0),
+            borderMode=cv2.BORDER_REFLECT,
+        )
         inside = mask[y0:y1, x0:x1] > 0.5
         if inside.any():
             src = src + (1 - strength) * (tgt[inside].mean(0) - src[inside].mean(0))
@@ -164,7 +210,9 @@ def _gray(image) -> np.ndarray:
     return x @ np.float32([0.299, 0.587, 0.114]) if x.ndim == 3 else x
 
 
-def boundary_gradient(image, landmarks, band: float = 0.12, smooth: float = 3.0) -> float:
+def boundary_gradient(
+    image, landmarks, band: float = 0.12, smooth: float = 3.0
+) -> float:
     """Median luminance gradient normal to the edge of the inner-face hull, over a band around it.
 
     Args:
@@ -175,9 +223,11 @@ def boundary_gradient(image, landmarks, band: float = 0.12, smooth: float = 3.0)
         grey levels per pixel; about 0.1 for our real faces, several times that after a blend.
     """
     g = cv2.GaussianBlur(_gray(image), (0, 0), smooth)
-    m = cv2.GaussianBlur(face_mask(landmarks, np.shape(image)[:2]), (0, 0), band * face_scale(landmarks))
+    m = cv2.GaussianBlur(
+        face_mask(landmarks, np.shape(image)[:2]), (0, 0), band * face_scale(landmarks)
+    )
     mx, my = cv2.Sobel(m, cv2.CV_32F, 1, 0), cv2.Sobel(m, cv2.CV_32F, 0, 1)
-    norm = np.sqrt(mx ** 2 + my ** 2) + 1e-8
+    norm = np.sqrt(mx**2 + my**2) + 1e-8
     gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0) / 8, cv2.Sobel(g, cv2.CV_32F, 0, 1) / 8
     normal = np.abs(gx * mx / norm + gy * my / norm)
     return float(np.median(normal[xray(m) > 0.5]))
@@ -187,11 +237,18 @@ def boundary_gradient(image, landmarks, band: float = 0.12, smooth: float = 3.0)
 def auc(real_scores, fake_scores) -> float:
     """ROC AUC of a measure (scikit-learn): the probability that a fake scores higher than a real."""
     from sklearn.metrics import roc_auc_score
+
     real_scores, fake_scores = np.ravel(real_scores), np.ravel(fake_scores)
     if len(real_scores) == 0 or len(fake_scores) == 0:
-        raise ValueError(f"auc: need real and fake scores, got {len(real_scores)} and {len(fake_scores)}")
-    return float(roc_auc_score([0] * len(real_scores) + [1] * len(fake_scores),
-                               np.concatenate([real_scores, fake_scores])))
+        raise ValueError(
+            f"auc: need real and fake scores, got {len(real_scores)} and {len(fake_scores)}"
+        )
+    return float(
+        roc_auc_score(
+            [0] * len(real_scores) + [1] * len(fake_scores),
+            np.concatenate([real_scores, fake_scores]),
+        )
+    )
 
 
 # --- book/deepfake/forgeries.md ---
@@ -201,14 +258,22 @@ def _zero_insert_upsample(small, factor: int, imbalance: float):
     z = np.zeros((h * factor, w * factor, c), np.float32)
     z[::factor, ::factor] = small
     n = np.arange(-(factor - 1), factor)
-    k = 1 - np.abs(n) / factor               # linear interpolation ...
-    k[n % factor != 0] *= 1 - imbalance      # ... with lighter off-phase taps: a checkerboard
+    k = 1 - np.abs(n) / factor  # linear interpolation ...
+    k[n % factor != 0] *= (
+        1 - imbalance
+    )  # ... with lighter off-phase taps: a checkerboard
     k = (k * factor / k.sum()).astype(np.float32)  # keep the mean brightness
     return cv2.sepFilter2D(z, -1, k, k, borderType=cv2.BORDER_REFLECT)
 
 
-def upsample_forgery(image, landmarks, factor: int = 2, mode: str = "zero", strength: float = 1.0,
-                     imbalance: float = 0.1):
+def upsample_forgery(
+    image,
+    landmarks,
+    factor: int = 2,
+    mode: str = "zero",
+    strength: float = 1.0,
+    imbalance: float = 0.1,
+):
     """Re-synthesise the face region the way a generator's decoder does: down-sample, then up-sample.
 
     Args:
@@ -225,7 +290,9 @@ def upsample_forgery(image, landmarks, factor: int = 2, mode: str = "zero", stre
     if mode not in ("nearest", "zero"):
         raise ValueError(f"mode must be 'nearest' or 'zero', got {mode!r}")
     if not isinstance(factor, int) or factor < 2 or H % factor or W % factor:
-        raise ValueError(f"factor must be an int >= 2 that divides the image size {H}x{W}, got {factor!r}")
+        raise ValueError(
+            f"factor must be an int >= 2 that divides the image size {H}x{W}, got {factor!r}"
+        )
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
     x = image.astype(np.float32)
@@ -234,7 +301,9 @@ def upsample_forgery(image, landmarks, factor: int = 2, mode: str = "zero", stre
         up = np.repeat(np.repeat(small, factor, 0), factor, 1)
     else:
         up = _zero_insert_upsample(small, factor, imbalance)
-    mask = cv2.GaussianBlur(face_mask(landmarks, (H, W)), (0, 0), max(0.5, 0.05 * face_scale(landmarks)))
+    mask = cv2.GaussianBlur(
+        face_mask(landmarks, (H, W)), (0, 0), max(0.5, 0.05 * face_scale(landmarks))
+    )
     m = strength * mask[..., None]
     return np.clip(m * up + (1 - m) * x + 0.5, 0, 255).astype(np.uint8), mask
 
@@ -247,7 +316,9 @@ def azimuthal_spectrum(gray) -> np.ndarray:
     """
     g = np.asarray(gray, np.float64)
     if g.ndim != 2 or g.shape[0] != g.shape[1]:
-        raise ValueError(f"azimuthal_spectrum: need a square 2-D image, got shape {g.shape}")
+        raise ValueError(
+            f"azimuthal_spectrum: need a square 2-D image, got shape {g.shape}"
+        )
     n = g.shape[0]
     win = np.hanning(n)
     P = np.abs(np.fft.fftshift(np.fft.fft2((g - g.mean()) * np.outer(win, win)))) ** 2
@@ -266,12 +337,14 @@ def face_crop(image, landmarks, side=None) -> np.ndarray:
     s = side or 2 * int(round(0.75 * face_scale(L)))
     x0, y0 = int(round(c[0])) - s // 2, int(round(c[1])) - s // 2
     x0, y0 = max(0, x0 - x0 % 2), max(0, y0 - y0 % 2)
-    return np.asarray(image)[y0:y0 + s, x0:x0 + s]
+    return np.asarray(image)[y0 : y0 + s, x0 : x0 + s]
 
 
 def _peak(curve) -> float:
     n = len(curve) - 1
-    return float(curve[int(0.95 * n):].mean() - curve[int(0.75 * n):int(0.88 * n)].mean())
+    return float(
+        curve[int(0.95 * n) :].mean() - curve[int(0.75 * n) : int(0.88 * n)].mean()
+    )
 
 
 def upsampling_peak(image, landmarks) -> float:
@@ -283,7 +356,10 @@ def upsampling_peak(image, landmarks) -> float:
 
 
 # --- book/deepfake/forgeries.md ---
-COMPRESSION = {"c23": 80, "c40": 30}  # JPEG quality standing in for FaceForensics++'s H.264 levels
+COMPRESSION = {
+    "c23": 80,
+    "c40": 30,
+}  # JPEG quality standing in for FaceForensics++'s H.264 levels
 
 
 def jpeg(image, quality) -> np.ndarray:
@@ -291,8 +367,14 @@ def jpeg(image, quality) -> np.ndarray:
     image = _check_image(image)
     q = COMPRESSION.get(quality) if isinstance(quality, str) else quality
     if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or not 1 <= q <= 100:
-        raise ValueError(f"quality must be an int in 1..100 or one of {sorted(COMPRESSION)}, got {quality!r}")
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(q)])
+        raise ValueError(
+            f"quality must be an int in 1..100 or one of {sorted(COMPRESSION)}, got {quality!r}"
+        )
+    ok, buf = cv2.imencode(
+        ".jpg",
+        np.ascontiguousarray(image[..., ::-1]),
+        [cv2.IMWRITE_JPEG_QUALITY, int(q)],
+    )
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
 
 

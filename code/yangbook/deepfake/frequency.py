@@ -22,8 +22,14 @@ def diagonal_bands(n: int, edges) -> torch.Tensor:
     """Binary masks (len(edges) - 1, n, n) of the DCT coefficients (i, j) with
     ``edges[b] <= i + j < edges[b + 1]``: bands of the anti-diagonal index, from low to high frequency."""
     edges = [int(e) for e in edges]
-    if any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] < 0 or edges[-1] > 2 * n:
-        raise ValueError(f"diagonal_bands: need increasing edges in [0, {2 * n}], got {edges}")
+    if (
+        any(b <= a for a, b in zip(edges, edges[1:]))
+        or edges[0] < 0
+        or edges[-1] > 2 * n
+    ):
+        raise ValueError(
+            f"diagonal_bands: need increasing edges in [0, {2 * n}], got {edges}"
+        )
     t = torch.arange(n)[:, None] + torch.arange(n)[None, :]
     return torch.stack([((t >= a) & (t < b)).float() for a, b in zip(edges, edges[1:])])
 
@@ -45,22 +51,40 @@ def fad_edges(n: int) -> tuple[int, int]:
     coefficients) and middle band (up to 1/8) end: the t whose triangle i + j < t, of t (t + 1) / 2
     coefficients, comes closest to n^2 / 16 and n^2 / 8."""
     t = np.arange(n + 1)
-    return tuple(int(np.argmin(np.abs(t * (t + 1) / 2 - n * n * f))) for f in (1 / 16, 1 / 8))
+    return tuple(
+        int(np.argmin(np.abs(t * (t + 1) / 2 - n * n * f))) for f in (1 / 16, 1 / 8)
+    )
 
 
 def _check_input(module: nn.Module, x: torch.Tensor, size: int, what: str) -> None:
     """An RGB batch (N, 3, size, size) in [-1, 1], or an error that names what is wrong."""
     name = type(module).__name__
-    if isinstance(x, torch.Tensor) and x.dim() == 4 and x.shape[1] == 1 and tuple(x.shape[2:]) == (size, size):
-        raise ValueError(f"{name}: got a grey image batch {tuple(x.shape)}; F3-Net reads RGB (N, 3, {size}, "
-                         f"{size}): repeat the channel with x.expand(-1, 3, -1, -1)")
-    if isinstance(x, torch.Tensor) and x.dim() == 4 and x.shape[1] == 3 and tuple(x.shape[2:]) != (size, size):
-        raise ValueError(f"{name} was built for {size}x{size} inputs{what}, got {tuple(x.shape[2:])}; "
-                         f"build it with input size {x.shape[-1]} or resize the images")
+    if (
+        isinstance(x, torch.Tensor)
+        and x.dim() == 4
+        and x.shape[1] == 1
+        and tuple(x.shape[2:]) == (size, size)
+    ):
+        raise ValueError(
+            f"{name}: got a grey image batch {tuple(x.shape)}; F3-Net reads RGB (N, 3, {size}, "
+            f"{size}): repeat the channel with x.expand(-1, 3, -1, -1)"
+        )
+    if (
+        isinstance(x, torch.Tensor)
+        and x.dim() == 4
+        and x.shape[1] == 3
+        and tuple(x.shape[2:]) != (size, size)
+    ):
+        raise ValueError(
+            f"{name} was built for {size}x{size} inputs{what}, got {tuple(x.shape[2:])}; "
+            f"build it with input size {x.shape[-1]} or resize the images"
+        )
     check_image_batch(x, 3, size, name)
     if x.numel() and (x.min() < -1.01 or x.max() > 1.01):
-        raise ValueError(f"{name}: inputs must lie in [-1, 1] (images in [0, 1] mapped by x * 2 - 1, as "
-                         f"Detector does), got values in [{x.min():.3g}, {x.max():.3g}]")
+        raise ValueError(
+            f"{name}: inputs must lie in [-1, 1] (images in [0, 1] mapped by x * 2 - 1, as "
+            f"Detector does), got values in [{x.min():.3g}, {x.max():.3g}]"
+        )
 
 
 class FAD(nn.Module):
@@ -88,7 +112,10 @@ class FAD(nn.Module):
         t1, t2 = fad_edges(size)
         self.size, self.edges = size, (0, t1, t2, 2 * size - 1)
         self.register_buffer("dct", dct_matrix(size))
-        self.register_buffer("base", torch.cat([diagonal_bands(size, self.edges), torch.ones(1, size, size)]))
+        self.register_buffer(
+            "base",
+            torch.cat([diagonal_bands(size, self.edges), torch.ones(1, size, size)]),
+        )
         self.weight = nn.Parameter(torch.randn(4, size, size) * 0.1)
 
     def filters(self) -> torch.Tensor:
@@ -99,10 +126,14 @@ class FAD(nn.Module):
         _check_input(self, x, self.size, " (the size of its DCT matrix)")
         d = self.dct
         # A (n, n) matrix on the right of a batch is one large matrix product; D X is computed as (X^T D^T)^T.
-        spectrum = (x @ d.T).transpose(-1, -2) @ d.T                        # D x D^T, transposed: (N, 3, n, n)
-        passed = spectrum.unsqueeze(1) * self.filters().transpose(1, 2)[:, None]   # (N, 4, 3, n, n)
-        bands = (passed @ d).transpose(-1, -2) @ d                          # D^T (X . f) D
-        return bands.flatten(1, 2)                                          # (N, 12, n, n)
+        spectrum = (x @ d.T).transpose(
+            -1, -2
+        ) @ d.T  # D x D^T, transposed: (N, 3, n, n)
+        passed = (
+            spectrum.unsqueeze(1) * self.filters().transpose(1, 2)[:, None]
+        )  # (N, 4, 3, n, n)
+        bands = (passed @ d).transpose(-1, -2) @ d  # D^T (X . f) D
+        return bands.flatten(1, 2)  # (N, 12, n, n)
 
 
 # --- book/deepfake/frequency.md ---
@@ -125,30 +156,54 @@ class LFS(nn.Module):
         side = (size + 2 * padding - window) // stride + 1 (149 for 299), padding = (window - stride) // 2.
     """
 
-    def __init__(self, size: int = 299, window: int = 10, stride: int = 2, bands: int = 6):
+    def __init__(
+        self, size: int = 299, window: int = 10, stride: int = 2, bands: int = 6
+    ):
         super().__init__()
-        if not (isinstance(size, int) and isinstance(window, int) and 2 <= window <= size
-                and 1 <= stride <= window and 1 <= bands <= 2 * window - 1):
-            raise ValueError(f"LFS: need 2 <= window <= size, 1 <= stride <= window and 1 <= bands <= "
-                             f"2 * window - 1, got size {size!r}, window {window!r}, stride {stride!r}, bands {bands!r}")
+        if not (
+            isinstance(size, int)
+            and isinstance(window, int)
+            and 2 <= window <= size
+            and 1 <= stride <= window
+            and 1 <= bands <= 2 * window - 1
+        ):
+            raise ValueError(
+                f"LFS: need 2 <= window <= size, 1 <= stride <= window and 1 <= bands <= "
+                f"2 * window - 1, got size {size!r}, window {window!r}, stride {stride!r}, bands {bands!r}"
+            )
         self.size, self.window, self.stride, self.bands = size, window, stride, bands
         self.padding = (window - stride) // 2
         self.side = (size + 2 * self.padding - window) // stride + 1
         d = dct_matrix(window)
         self.register_buffer("dct", d)
         # basis[k * window + l] = outer(d[k], d[l]): the window's DCT coefficient (k, l) is its inner product with it
-        self.register_buffer("basis", torch.einsum("ki,lj->klij", d, d).reshape(window * window, 1, window, window))
+        self.register_buffer(
+            "basis",
+            torch.einsum("ki,lj->klij", d, d).reshape(
+                window * window, 1, window, window
+            ),
+        )
         edges = [round(2 * window * b / bands) for b in range(bands + 1)]
-        self.register_buffer("base", diagonal_bands(window, edges))          # (bands, window, window)
+        self.register_buffer(
+            "base", diagonal_bands(window, edges)
+        )  # (bands, window, window)
         self.weight = nn.Parameter(torch.randn(bands, window, window) * 0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(self, x, self.size, " (the size of its window grid)")
-        luma = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-        grey = ((x * luma).sum(1, keepdim=True) + 1) * 127.5                        # (N, 1, n, n), 0..255
-        coeffs = F.conv2d(grey, self.basis, stride=self.stride, padding=self.padding).abs()  # (N, w*w, S, S)
-        filters = (self.base + signed_sigmoid(self.weight)).abs().flatten(1)        # (bands, w*w)
-        energy = torch.einsum("nks,bk->nbs", coeffs.flatten(2), filters)            # (N, bands, S*S): L1 norms
+        luma = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(
+            1, 3, 1, 1
+        )
+        grey = ((x * luma).sum(1, keepdim=True) + 1) * 127.5  # (N, 1, n, n), 0..255
+        coeffs = F.conv2d(
+            grey, self.basis, stride=self.stride, padding=self.padding
+        ).abs()  # (N, w*w, S, S)
+        filters = (
+            (self.base + signed_sigmoid(self.weight)).abs().flatten(1)
+        )  # (bands, w*w)
+        energy = torch.einsum(
+            "nks,bk->nbs", coeffs.flatten(2), filters
+        )  # (N, bands, S*S): L1 norms
         mean = energy / self.base.sum((1, 2)).view(1, -1, 1)
         return torch.log10(mean + 1e-3).view(len(x), self.bands, self.side, self.side)
 
@@ -175,17 +230,26 @@ class MixBlock(nn.Module):
         c = channels
         self.query_fad, self.query_lfs = nn.Conv2d(c, c, 1), nn.Conv2d(c, c, 1)
         self.key_fad, self.key_lfs = nn.Conv2d(c, c, 1), nn.Conv2d(c, c, 1)
-        self.gate_fad, self.gate_lfs = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
+        self.gate_fad, self.gate_lfs = (
+            nn.Parameter(torch.zeros(1)),
+            nn.Parameter(torch.zeros(1)),
+        )
         self.to_fad = nn.Sequential(nn.Conv2d(c, c, 1, groups=c), nn.BatchNorm2d(c))
         self.to_lfs = nn.Sequential(nn.Conv2d(c, c, 1, groups=c), nn.BatchNorm2d(c))
 
-    def forward(self, fad: torch.Tensor, lfs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, fad: torch.Tensor, lfs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if fad.shape != lfs.shape or fad.dim() != 4 or fad.shape[-1] != fad.shape[-2]:
-            raise ValueError(f"MixBlock: need two square feature maps of one shape, got {tuple(fad.shape)} "
-                             f"and {tuple(lfs.shape)}")
-        query = torch.cat([self.query_fad(fad), self.query_lfs(lfs)], dim=3)      # (N, C, H, 2H)
+            raise ValueError(
+                f"MixBlock: need two square feature maps of one shape, got {tuple(fad.shape)} "
+                f"and {tuple(lfs.shape)}"
+            )
+        query = torch.cat(
+            [self.query_fad(fad), self.query_lfs(lfs)], dim=3
+        )  # (N, C, H, 2H)
         key = torch.cat([self.key_fad(fad), self.key_lfs(lfs)], dim=3)
-        attention = torch.softmax(query @ key.transpose(2, 3), dim=-1)            # (N, C, H, H)
+        attention = torch.softmax(query @ key.transpose(2, 3), dim=-1)  # (N, C, H, H)
         new_fad = fad + self.to_fad(lfs * attention * signed_sigmoid(self.gate_lfs))
         new_lfs = lfs + self.to_lfs(fad * attention * signed_sigmoid(self.gate_fad))
         return new_fad, new_lfs
@@ -198,10 +262,14 @@ from torch import nn
 from yangbook.deepfake.xception import Xception
 
 
-def _stream(in_channels: int, stride: int, width: float, middle_blocks: int) -> nn.Module:
+def _stream(
+    in_channels: int, stride: int, width: float, middle_blocks: int
+) -> nn.Module:
     """An Xception (the Xception chapter's) without its classifier, with a new first convolution."""
     net = Xception(2, width, middle_blocks)
-    net.entry[0] = nn.Conv2d(in_channels, net.entry[0].out_channels, 3, stride, 0, bias=False)
+    net.entry[0] = nn.Conv2d(
+        in_channels, net.entry[0].out_channels, 3, stride, 0, bias=False
+    )
     del net.fc
     return net
 
@@ -236,13 +304,23 @@ class F3Net(nn.Module):
     head_convention = "softmax-index1-fake"
     input_range = (-1.0, 1.0)
 
-    def __init__(self, num_classes: int = 2, width: float = 1.0, middle_blocks: int = 8,
-                 input_size: int = 299, mode: str = "mix", window: int = 10, lfs_bands: int = 6):
+    def __init__(
+        self,
+        num_classes: int = 2,
+        width: float = 1.0,
+        middle_blocks: int = 8,
+        input_size: int = 299,
+        mode: str = "mix",
+        window: int = 10,
+        lfs_bands: int = 6,
+    ):
         super().__init__()
         if mode not in self.MODES:
             raise ValueError(f"F3Net: mode must be one of {self.MODES}, got {mode!r}")
         if not isinstance(input_size, int) or input_size < 32:
-            raise ValueError(f"F3Net: need an integer input_size >= 32, got {input_size!r}")
+            raise ValueError(
+                f"F3Net: need an integer input_size >= 32, got {input_size!r}"
+            )
         self.mode, self.input_size = mode, input_size
         self.streams = nn.ModuleDict()
         self.heads = nn.ModuleDict()
@@ -260,20 +338,27 @@ class F3Net(nn.Module):
             fad_sides = _xception_side(input_size, 2)
             lfs_sides = _xception_side(self.heads["lfs"].side, 1)
             if fad_sides[-2:] != lfs_sides[-2:]:
-                raise ValueError(f"F3Net: for input_size {input_size} the two streams reach {fad_sides[-2]} and "
-                                 f"{lfs_sides[-2]} pixels at the MixBlocks; choose an input size where they agree")
+                raise ValueError(
+                    f"F3Net: for input_size {input_size} the two streams reach {fad_sides[-2]} and "
+                    f"{lfs_sides[-2]} pixels at the MixBlocks; choose an input size where they agree"
+                )
             net = self.streams["fad"]
-            c728 = net.entry[-1].rep[-2].num_features          # the last BatchNorm of block 3
-            c1024 = net.exit[0].rep[-2].num_features           # the last BatchNorm of block 12
+            c728 = net.entry[-1].rep[-2].num_features  # the last BatchNorm of block 3
+            c1024 = net.exit[0].rep[-2].num_features  # the last BatchNorm of block 12
             self.mix7, self.mix12 = MixBlock(c728), MixBlock(c1024)
         self.dropout = nn.Dropout(0.2)
-        self.fc = nn.Linear(sum(s.num_features for s in self.streams.values()), num_classes)
+        self.fc = nn.Linear(
+            sum(s.num_features for s in self.streams.values()), num_classes
+        )
 
     def _stages(self, name: str):
         net = self.streams[name]
         k = self.split
-        return (lambda x: net.middle[:k](net.entry(x)), lambda x: net.exit[0](net.middle[k:](x)),
-                lambda x: net.exit[1:](x))
+        return (
+            lambda x: net.middle[:k](net.entry(x)),
+            lambda x: net.exit[0](net.middle[k:](x)),
+            lambda x: net.exit[1:](x),
+        )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled features of the streams, concatenated: (N, 4096) at full size for two streams."""
@@ -284,7 +369,10 @@ class F3Net(nn.Module):
             f, l = self.mix12(f2(f), l2(l))
             maps = [f3(f), l3(l)]
         else:
-            maps = [net.exit(net.middle(net.entry(self.heads[name](x)))) for name, net in self.streams.items()]
+            maps = [
+                net.exit(net.middle(net.entry(self.heads[name](x))))
+                for name, net in self.streams.items()
+            ]
         return torch.cat([torch.relu(m).mean(dim=(2, 3)) for m in maps], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -296,15 +384,21 @@ import torch
 
 
 @torch.no_grad()
-def recalibrate_batch_norm(model: torch.nn.Module, batches, n_batches: int = 6) -> torch.nn.Module:
+def recalibrate_batch_norm(
+    model: torch.nn.Module, batches, n_batches: int = 6
+) -> torch.nn.Module:
     """Replace the running statistics of every batch norm by their average over ``n_batches`` batches
     (in training mode, without gradients), computed with the final weights; return the model in
     evaluation mode. After a short training the running averages lag behind the weights."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    norms = [
+        m
+        for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
     momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
-        m.momentum = None                       # None: a cumulative average over the batches seen
+        m.momentum = None  # None: a cumulative average over the batches seen
     model.train()
     seen = 0
     for batch in batches:

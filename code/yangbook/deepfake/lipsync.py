@@ -9,16 +9,20 @@ from torch.nn import functional as F
 
 
 def _conv_bn_relu(c_in: int, c_out: int, kernel=3, padding=1) -> list:
-    return [nn.Conv2d(c_in, c_out, kernel, padding=padding), nn.BatchNorm2d(c_out), nn.ReLU()]
+    return [
+        nn.Conv2d(c_in, c_out, kernel, padding=padding),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(),
+    ]
 
 
 def _lip_side(n: int) -> int:
     """Side of the video stream's map before its last convolution, for n x n frames."""
-    n = (n - 7) // 2 + 1        # conv 7x7 / 2
-    n = (n - 3) // 2 + 1        # max-pool 3 / 2
-    n = (n + 2 - 5) // 2 + 1    # conv 5x5 / 2, padding 1
-    n = (n + 2 - 3) // 2 + 1    # max-pool 3 / 2, padding 1
-    return (n - 3) // 2 + 1     # (three 3x3 convs keep the side) max-pool 3 / 2
+    n = (n - 7) // 2 + 1  # conv 7x7 / 2
+    n = (n - 3) // 2 + 1  # max-pool 3 / 2
+    n = (n + 2 - 5) // 2 + 1  # conv 5x5 / 2, padding 1
+    n = (n + 2 - 3) // 2 + 1  # max-pool 3 / 2, padding 1
+    return (n - 3) // 2 + 1  # (three 3x3 convs keep the side) max-pool 3 / 2
 
 
 class SyncNet(nn.Module):
@@ -36,46 +40,91 @@ class SyncNet(nn.Module):
         ``embed_video``: (N, 3, 5, mouth_size, mouth_size) frames in [-1, 1] -> (N, embedding).
     """
 
-    def __init__(self, width: float = 1.0, mouth_size: int = 224, embedding: int = 1024, normalize: bool = False):
+    def __init__(
+        self,
+        width: float = 1.0,
+        mouth_size: int = 224,
+        embedding: int = 1024,
+        normalize: bool = False,
+    ):
         super().__init__()
         side = _lip_side(mouth_size) if isinstance(mouth_size, int) else 0
         if not 0 < width <= 1 or side < 1 or embedding < 1:
-            raise ValueError(f"SyncNet: need 0 < width <= 1, a mouth_size of at least 64 and embedding >= 1, "
-                             f"got {width}, {mouth_size}, {embedding}")
-        c = lambda n: max(4, round(n * width))   # noqa: E731
+            raise ValueError(
+                f"SyncNet: need 0 < width <= 1, a mouth_size of at least 64 and embedding >= 1, "
+                f"got {width}, {mouth_size}, {embedding}"
+            )
+        c = lambda n: max(4, round(n * width))  # noqa: E731
         self.mouth_size, self.normalize = mouth_size, normalize
         self.audio = nn.Sequential(
-            *_conv_bn_relu(1, c(64)), *_conv_bn_relu(c(64), c(192)), nn.MaxPool2d(3, (1, 2)),   # (N, 192, 11, 9)
-            *_conv_bn_relu(c(192), c(384)), *_conv_bn_relu(c(384), c(256)), *_conv_bn_relu(c(256), c(256)),
-            nn.MaxPool2d(3, 2),                                                                # (N, 256, 5, 4)
-            nn.Conv2d(c(256), c(512), (5, 4)), nn.BatchNorm2d(c(512)), nn.ReLU())            # (N, 512, 1, 1)
-        video = [nn.Conv3d(3, c(96), (5, 7, 7), (1, 2, 2)), nn.BatchNorm3d(c(96)), nn.ReLU(),
-                 nn.MaxPool3d((1, 3, 3), (1, 2, 2)),
-                 nn.Conv3d(c(96), c(256), (1, 5, 5), (1, 2, 2), (0, 1, 1)), nn.BatchNorm3d(c(256)), nn.ReLU(),
-                 nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))]
+            *_conv_bn_relu(1, c(64)),
+            *_conv_bn_relu(c(64), c(192)),
+            nn.MaxPool2d(3, (1, 2)),  # (N, 192, 11, 9)
+            *_conv_bn_relu(c(192), c(384)),
+            *_conv_bn_relu(c(384), c(256)),
+            *_conv_bn_relu(c(256), c(256)),
+            nn.MaxPool2d(3, 2),  # (N, 256, 5, 4)
+            nn.Conv2d(c(256), c(512), (5, 4)),
+            nn.BatchNorm2d(c(512)),
+            nn.ReLU(),
+        )  # (N, 512, 1, 1)
+        video = [
+            nn.Conv3d(3, c(96), (5, 7, 7), (1, 2, 2)),
+            nn.BatchNorm3d(c(96)),
+            nn.ReLU(),
+            nn.MaxPool3d((1, 3, 3), (1, 2, 2)),
+            nn.Conv3d(c(96), c(256), (1, 5, 5), (1, 2, 2), (0, 1, 1)),
+            nn.BatchNorm3d(c(256)),
+            nn.ReLU(),
+            nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)),
+        ]
         for _ in range(3):
-            video += [nn.Conv3d(c(256), c(256), (1, 3, 3), padding=(0, 1, 1)), nn.BatchNorm3d(c(256)), nn.ReLU()]
-        video += [nn.MaxPool3d((1, 3, 3), (1, 2, 2)),
-                  nn.Conv3d(c(256), c(512), (1, side, side)), nn.BatchNorm3d(c(512)), nn.ReLU()]   # (N, 512, 1, 1, 1)
+            video += [
+                nn.Conv3d(c(256), c(256), (1, 3, 3), padding=(0, 1, 1)),
+                nn.BatchNorm3d(c(256)),
+                nn.ReLU(),
+            ]
+        video += [
+            nn.MaxPool3d((1, 3, 3), (1, 2, 2)),
+            nn.Conv3d(c(256), c(512), (1, side, side)),
+            nn.BatchNorm3d(c(512)),
+            nn.ReLU(),
+        ]  # (N, 512, 1, 1, 1)
         self.video = nn.Sequential(*video)
-        head = lambda: nn.Sequential(nn.Linear(c(512), c(512)), nn.BatchNorm1d(c(512)), nn.ReLU(),  # noqa: E731
-                                     nn.Linear(c(512), embedding))
+        head = lambda: nn.Sequential(
+            nn.Linear(c(512), c(512)),
+            nn.BatchNorm1d(c(512)),
+            nn.ReLU(),  # noqa: E731
+            nn.Linear(c(512), embedding),
+        )
         self.audio_fc, self.video_fc = head(), head()
 
     def _out(self, z: torch.Tensor) -> torch.Tensor:
         return F.normalize(z, dim=1) if self.normalize else z
 
     def embed_audio(self, mfcc: torch.Tensor) -> torch.Tensor:
-        if not isinstance(mfcc, torch.Tensor) or mfcc.dim() != 4 or tuple(mfcc.shape[1:]) != (1, 13, 20):
-            raise ValueError(f"SyncNet: audio patches must have shape (N, 1, 13, 20) (13 MFCCs x 0.2 s at 100 Hz), "
-                             f"got {tuple(mfcc.shape) if isinstance(mfcc, torch.Tensor) else type(mfcc).__name__}")
+        if (
+            not isinstance(mfcc, torch.Tensor)
+            or mfcc.dim() != 4
+            or tuple(mfcc.shape[1:]) != (1, 13, 20)
+        ):
+            raise ValueError(
+                f"SyncNet: audio patches must have shape (N, 1, 13, 20) (13 MFCCs x 0.2 s at 100 Hz), "
+                f"got {tuple(mfcc.shape) if isinstance(mfcc, torch.Tensor) else type(mfcc).__name__}"
+            )
         return self._out(self.audio_fc(self.audio(mfcc).flatten(1)))
 
     def embed_video(self, frames: torch.Tensor) -> torch.Tensor:
         s = self.mouth_size
-        if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or tuple(frames.shape[1:]) != (3, 5, s, s):
-            raise ValueError(f"SyncNet: mouth clips must have shape (N, 3, 5, {s}, {s}) (colour, 5 frames), got "
-                             f"{tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__}")
+        if (
+            not isinstance(frames, torch.Tensor)
+            or frames.dim() != 5
+            or tuple(frames.shape[1:]) != (3, 5, s, s)
+        ):
+            raise ValueError(
+                f"SyncNet: mouth clips must have shape (N, 3, 5, {s}, {s}) (colour, 5 frames), got "
+                f"{tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__}"
+            )
         return self._out(self.video_fc(self.video(frames).flatten(1)))
 
 
@@ -85,35 +134,52 @@ import torch
 
 from yangbook.deepfake.speech import FEATURE_RATE, SAMPLE_RATE
 
-STEPS_PER_FRAME = 4   # MFCC steps (100 per second) per video frame at 25 fps
-WINDOW = 5            # frames per video window = 20 MFCC steps = 0.2 s
+STEPS_PER_FRAME = 4  # MFCC steps (100 per second) per video frame at 25 fps
+WINDOW = 5  # frames per video window = 20 MFCC steps = 0.2 s
 
 
-def contrastive_loss(distance: torch.Tensor, same: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
+def contrastive_loss(
+    distance: torch.Tensor, same: torch.Tensor, margin: float = 1.0
+) -> torch.Tensor:
     """The contrastive loss of SyncNet: mean of y d^2 + (1 - y) max(margin - d, 0)^2, halved."""
     y = same.float()
-    return 0.5 * (y * distance ** 2 + (1 - y) * torch.clamp(margin - distance, min=0) ** 2).mean()
+    return (
+        0.5
+        * (
+            y * distance**2 + (1 - y) * torch.clamp(margin - distance, min=0) ** 2
+        ).mean()
+    )
 
 
-def check_clip(mouth, mfcc, fps: float = 25.0, audio=None, sr: int = SAMPLE_RATE) -> None:
+def check_clip(
+    mouth, mfcc, fps: float = 25.0, audio=None, sr: int = SAMPLE_RATE
+) -> None:
     """A talking clip's mouth frames (T, 3, H, W) and MFCCs (13, 4 T) must describe the same T frames;
     the audio, when given, must be at ``sr`` and as long as the video. Errors name what does not match."""
     if not isinstance(mouth, torch.Tensor) or mouth.dim() != 4 or mouth.shape[1] != 3:
-        raise ValueError(f"lip sync: mouth frames must be a tensor (T, 3, H, W), got "
-                         f"{tuple(mouth.shape) if isinstance(mouth, torch.Tensor) else type(mouth).__name__}")
+        raise ValueError(
+            f"lip sync: mouth frames must be a tensor (T, 3, H, W), got "
+            f"{tuple(mouth.shape) if isinstance(mouth, torch.Tensor) else type(mouth).__name__}"
+        )
     T = len(mouth)
     if T < WINDOW:
         raise ValueError(f"lip sync: a clip needs at least {WINDOW} frames, got {T}")
     if mfcc.dim() != 2 or mfcc.shape[0] != 13 or mfcc.shape[1] != STEPS_PER_FRAME * T:
-        raise ValueError(f"lip sync: {T} frames need MFCCs of shape (13, {STEPS_PER_FRAME * T}) "
-                         f"({FEATURE_RATE} per second at {fps:g} fps), got {tuple(mfcc.shape)}")
+        raise ValueError(
+            f"lip sync: {T} frames need MFCCs of shape (13, {STEPS_PER_FRAME * T}) "
+            f"({FEATURE_RATE} per second at {fps:g} fps), got {tuple(mfcc.shape)}"
+        )
     if sr != SAMPLE_RATE:
-        raise ValueError(f"lip sync: audio must be at {SAMPLE_RATE} Hz, got {sr} Hz; resample it first")
+        raise ValueError(
+            f"lip sync: audio must be at {SAMPLE_RATE} Hz, got {sr} Hz; resample it first"
+        )
     if audio is not None:
         expected = int(round(T / fps * sr))
         if abs(len(audio) - expected) > sr // 100:
-            raise ValueError(f"lip sync: {T} frames at {fps:g} fps last {T / fps:.2f} s, but the audio has "
-                             f"{len(audio)} samples = {len(audio) / sr:.2f} s at {sr} Hz")
+            raise ValueError(
+                f"lip sync: {T} frames at {fps:g} fps last {T / fps:.2f} s, but the audio has "
+                f"{len(audio)} samples = {len(audio) / sr:.2f} s at {sr} Hz"
+            )
 
 
 def clip_windows(mouth: torch.Tensor, mfcc: torch.Tensor):
@@ -121,8 +187,12 @@ def clip_windows(mouth: torch.Tensor, mfcc: torch.Tensor):
     starting at frame t. ``mouth`` (T, 3, S, S) in [0, 1]; ``mfcc`` (13, 4 T)."""
     check_clip(mouth, mfcc)
     n = len(mouth) - WINDOW + 1
-    video = (mouth * 2 - 1).unfold(0, WINDOW, 1).permute(0, 1, 4, 2, 3)            # (n, 3, 5, S, S)
-    audio = mfcc.unfold(1, 20, STEPS_PER_FRAME)[:, :n].permute(1, 0, 2)[:, None]    # (n, 1, 13, 20)
+    video = (
+        (mouth * 2 - 1).unfold(0, WINDOW, 1).permute(0, 1, 4, 2, 3)
+    )  # (n, 3, 5, S, S)
+    audio = mfcc.unfold(1, 20, STEPS_PER_FRAME)[:, :n].permute(1, 0, 2)[
+        :, None
+    ]  # (n, 1, 13, 20)
     return video, audio
 
 
@@ -131,27 +201,45 @@ def clip_embeddings(model, clips, batch: int = 512) -> list:
     """Video and audio embeddings of every window of each clip of ``clips``, a list of (mouth, mfcc):
     a list of ((T - 4, E), (T - 4, E)) pairs. The windows of all clips go through the model together."""
     windows = [clip_windows(m, f) for m, f in clips]
-    video, audio = torch.cat([v for v, _ in windows]), torch.cat([a for _, a in windows])
+    video, audio = (
+        torch.cat([v for v, _ in windows]),
+        torch.cat([a for _, a in windows]),
+    )
     was = model.training
     model.eval()
-    v = torch.cat([model.embed_video(video[s:s + batch]) for s in range(0, len(video), batch)])
-    a = torch.cat([model.embed_audio(audio[s:s + batch]) for s in range(0, len(audio), batch)])
+    v = torch.cat(
+        [model.embed_video(video[s : s + batch]) for s in range(0, len(video), batch)]
+    )
+    a = torch.cat(
+        [model.embed_audio(audio[s : s + batch]) for s in range(0, len(audio), batch)]
+    )
     model.train(was)
     sizes = [len(w[0]) for w in windows]
     return list(zip(v.split(sizes), a.split(sizes)))
 
 
-def distance_curve(video: torch.Tensor, audio: torch.Tensor, max_shift: int = 15) -> np.ndarray:
+def distance_curve(
+    video: torch.Tensor, audio: torch.Tensor, max_shift: int = 15
+) -> np.ndarray:
     """Mean distance between video window t and audio window t + k, for k = -max_shift .. max_shift,
     over the pairs that exist: (2 max_shift + 1,)."""
     n = len(video)
     if len(audio) != n:
-        raise ValueError(f"distance_curve: {n} video windows but {len(audio)} audio windows")
+        raise ValueError(
+            f"distance_curve: {n} video windows but {len(audio)} audio windows"
+        )
     if not 0 <= max_shift < n:
-        raise ValueError(f"distance_curve: a search over +-{max_shift} frames needs more than {max_shift} "
-                         f"windows, the clip has {n}")
-    d = torch.cdist(video, audio)                                                  # d[t, u] = |v_t - a_u|
-    return np.array([float(torch.diagonal(d, offset=k).mean()) for k in range(-max_shift, max_shift + 1)])
+        raise ValueError(
+            f"distance_curve: a search over +-{max_shift} frames needs more than {max_shift} "
+            f"windows, the clip has {n}"
+        )
+    d = torch.cdist(video, audio)  # d[t, u] = |v_t - a_u|
+    return np.array(
+        [
+            float(torch.diagonal(d, offset=k).mean())
+            for k in range(-max_shift, max_shift + 1)
+        ]
+    )
 
 
 def sync_offset(curve) -> tuple[int, float]:
@@ -159,7 +247,9 @@ def sync_offset(curve) -> tuple[int, float]:
     distance (positive: the sound comes late) and the median of the curve minus its minimum."""
     c = np.asarray(curve, np.float64)
     if c.ndim != 1 or len(c) % 2 == 0:
-        raise ValueError(f"sync_offset: need a curve over shifts -S..S (odd length), got shape {c.shape}")
+        raise ValueError(
+            f"sync_offset: need a curve over shifts -S..S (odd length), got shape {c.shape}"
+        )
     s = len(c) // 2
     return int(np.argmin(c)) - s, float(np.median(c) - c.min())
 
@@ -169,15 +259,27 @@ def zero_shift_fit(curve) -> float:
     distance at shift 0. High for a clip in sync, low (or negative) for a forgery."""
     c = np.asarray(curve, np.float64)
     if c.ndim != 1 or len(c) % 2 == 0:
-        raise ValueError(f"zero_shift_fit: need a curve over shifts -S..S (odd length), got shape {c.shape}")
+        raise ValueError(
+            f"zero_shift_fit: need a curve over shifts -S..S (odd length), got shape {c.shape}"
+        )
     return float(np.median(c) - c[len(c) // 2])
 
 
 # --- book/deepfake/lipsync.md ---
 from yangbook.utils import book_seed
 
-def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_clip: int, epochs: int, lr: float,
-                batch_size: int, max_shift: int = 15, seed: int = 0) -> list:
+
+def fit_syncnet(
+    model,
+    video: torch.Tensor,
+    audio: torch.Tensor,
+    windows_per_clip: int,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    max_shift: int = 15,
+    seed: int = 0,
+) -> list:
     """Train a SyncNet with the contrastive loss on the windows of real clips, Adam at ``lr``.
 
     ``video`` (N, 3, 5, S, S) and ``audio`` (N, 1, 13, 20) are the windows of whole clips laid end to end,
@@ -187,9 +289,11 @@ def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_cli
     """
     n = windows_per_clip
     if len(video) != len(audio) or len(video) % n or n <= 2 * max_shift:
-        raise ValueError(f"fit_syncnet: need as many video as audio windows, whole clips of {n} windows and "
-                         f"more than twice max_shift ({max_shift}) windows per clip; got {len(video)} video and "
-                         f"{len(audio)} audio windows")
+        raise ValueError(
+            f"fit_syncnet: need as many video as audio windows, whole clips of {n} windows and "
+            f"more than twice max_shift ({max_shift}) windows per clip; got {len(video)} video and "
+            f"{len(audio)} audio windows"
+        )
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(book_seed(seed))
     model.train()
@@ -199,7 +303,9 @@ def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_cli
         for idx in torch.randperm(len(video), generator=g).split(batch_size):
             t = idx % n
             # a negative: the audio of the same clip 3 to max_shift frames away, inside the clip
-            k = torch.randint(3, max_shift + 1, (len(idx),), generator=g) * (torch.randint(2, (len(idx),), generator=g) * 2 - 1)
+            k = torch.randint(3, max_shift + 1, (len(idx),), generator=g) * (
+                torch.randint(2, (len(idx),), generator=g) * 2 - 1
+            )
             k = torch.where((t + k < 0) | (t + k >= n), -k, k)
             v = model.embed_video(video[idx])
             a = model.embed_audio(torch.cat([audio[idx], audio[idx + k]]))
@@ -210,5 +316,7 @@ def fit_syncnet(model, video: torch.Tensor, audio: torch.Tensor, windows_per_cli
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        history.append({"epoch": epoch + 1, "train_loss": float(sum(losses) / len(losses))})
+        history.append(
+            {"epoch": epoch + 1, "train_loss": float(sum(losses) / len(losses))}
+        )
     return history

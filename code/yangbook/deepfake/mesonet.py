@@ -8,14 +8,18 @@ from torch import nn
 
 from yangbook.deepfake.train import check_image_batch
 
-KERAS_BN_EPS = 1e-3        # Keras' BatchNormalization default; PyTorch's is 1e-5
-KERAS_BN_MOMENTUM = 0.01   # Keras' momentum 0.99 weighs the old value; PyTorch's weighs the new one
+KERAS_BN_EPS = 1e-3  # Keras' BatchNormalization default; PyTorch's is 1e-5
+KERAS_BN_MOMENTUM = (
+    0.01  # Keras' momentum 0.99 weighs the old value; PyTorch's weighs the new one
+)
 
 
 class _ConvReLUBN(nn.Sequential):
     """Keras ``Conv2D(activation='relu', padding='same')`` followed by ``BatchNormalization``."""
 
-    def __init__(self, c_in: int, c_out: int, k: int, bn_momentum: float = KERAS_BN_MOMENTUM):
+    def __init__(
+        self, c_in: int, c_out: int, k: int, bn_momentum: float = KERAS_BN_MOMENTUM
+    ):
         super().__init__(
             nn.Conv2d(c_in, c_out, k, padding=k // 2),
             nn.ReLU(),
@@ -35,16 +39,18 @@ class _MesoHead(nn.Module):
         self.fc2 = nn.Linear(16, 1)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        h = self.act(self.fc1(self.drop1(f.flatten(1))))  # (N, 16); flatten in PyTorch's (C, H, W) order
-        return self.fc2(self.drop2(h))                    # (N, 1)
+        h = self.act(
+            self.fc1(self.drop1(f.flatten(1)))
+        )  # (N, 16); flatten in PyTorch's (C, H, W) order
+        return self.fc2(self.drop2(h))  # (N, 1)
 
 
 class _MesoBase(nn.Module):
     """What Meso-4 and MesoInception-4 share: input check, head, the logit and the sigmoid."""
 
     input_size = 256
-    head_convention = "sigmoid-real"   # the original single sigmoid unit: 1 = real
-    input_range = (0.0, 1.0)           # the authors trained on pixels scaled to [0, 1]
+    head_convention = "sigmoid-real"  # the original single sigmoid unit: 1 = real
+    input_range = (0.0, 1.0)  # the authors trained on pixels scaled to [0, 1]
 
     def _init_keras(self) -> None:
         # Keras' initialisers: Glorot-uniform kernels, zero biases (PyTorch's defaults differ).
@@ -87,13 +93,19 @@ class Meso4(_MesoBase):
     def __init__(self, input_size: int = 256, bn_momentum: float = KERAS_BN_MOMENTUM):
         super().__init__()
         if input_size % 32 or input_size <= 0:
-            raise ValueError(f"Meso4: input_size must be a positive multiple of 32, got {input_size}")
+            raise ValueError(
+                f"Meso4: input_size must be a positive multiple of 32, got {input_size}"
+            )
         self.input_size = input_size
         self.features = nn.Sequential(
-            _ConvReLUBN(3, 8, 3, bn_momentum), nn.MaxPool2d(2),     # (N, 8, 128, 128) at 256
-            _ConvReLUBN(8, 8, 5, bn_momentum), nn.MaxPool2d(2),     # (N, 8, 64, 64)
-            _ConvReLUBN(8, 16, 5, bn_momentum), nn.MaxPool2d(2),    # (N, 16, 32, 32)
-            _ConvReLUBN(16, 16, 5, bn_momentum), nn.MaxPool2d(4),   # (N, 16, 8, 8)
+            _ConvReLUBN(3, 8, 3, bn_momentum),
+            nn.MaxPool2d(2),  # (N, 8, 128, 128) at 256
+            _ConvReLUBN(8, 8, 5, bn_momentum),
+            nn.MaxPool2d(2),  # (N, 8, 64, 64)
+            _ConvReLUBN(8, 16, 5, bn_momentum),
+            nn.MaxPool2d(2),  # (N, 16, 32, 32)
+            _ConvReLUBN(16, 16, 5, bn_momentum),
+            nn.MaxPool2d(4),  # (N, 16, 8, 8)
         )
         self.feature_shape = (16, input_size // 32, input_size // 32)
         self.head = _MesoHead(16 * (input_size // 32) ** 2)
@@ -121,7 +133,9 @@ class InceptionLayer(nn.Module):
         relu = nn.ReLU
 
         def conv(ci, co, k=1, dil=1):
-            return nn.Sequential(nn.Conv2d(ci, co, k, padding=dil * (k - 1) // 2, dilation=dil), relu())
+            return nn.Sequential(
+                nn.Conv2d(ci, co, k, padding=dil * (k - 1) // 2, dilation=dil), relu()
+            )
 
         self.a = conv(c_in, a)
         self.b = nn.Sequential(conv(c_in, b), conv(b, b, 3, 1))
@@ -129,7 +143,9 @@ class InceptionLayer(nn.Module):
         self.d = nn.Sequential(conv(c_in, d), conv(d, d, 3, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.a(x), self.b(x), self.c(x), self.d(x)], dim=1)  # (N, a+b+c+d, H, W)
+        return torch.cat(
+            [self.a(x), self.b(x), self.c(x), self.d(x)], dim=1
+        )  # (N, a+b+c+d, H, W)
 
 
 class MesoInception4(_MesoBase):
@@ -149,14 +165,22 @@ class MesoInception4(_MesoBase):
     def __init__(self, input_size: int = 256, bn_momentum: float = KERAS_BN_MOMENTUM):
         super().__init__()
         if input_size % 32 or input_size <= 0:
-            raise ValueError(f"MesoInception4: input_size must be a positive multiple of 32, got {input_size}")
+            raise ValueError(
+                f"MesoInception4: input_size must be a positive multiple of 32, got {input_size}"
+            )
         self.input_size = input_size
         bn = lambda c: nn.BatchNorm2d(c, eps=KERAS_BN_EPS, momentum=bn_momentum)
         self.features = nn.Sequential(
-            InceptionLayer(3, 1, 4, 4, 2), bn(11), nn.MaxPool2d(2),    # (N, 11, 128, 128) at 256
-            InceptionLayer(11, 2, 4, 4, 2), bn(12), nn.MaxPool2d(2),   # (N, 12, 64, 64)
-            _ConvReLUBN(12, 16, 5, bn_momentum), nn.MaxPool2d(2),                   # (N, 16, 32, 32)
-            _ConvReLUBN(16, 16, 5, bn_momentum), nn.MaxPool2d(4),                   # (N, 16, 8, 8)
+            InceptionLayer(3, 1, 4, 4, 2),
+            bn(11),
+            nn.MaxPool2d(2),  # (N, 11, 128, 128) at 256
+            InceptionLayer(11, 2, 4, 4, 2),
+            bn(12),
+            nn.MaxPool2d(2),  # (N, 12, 64, 64)
+            _ConvReLUBN(12, 16, 5, bn_momentum),
+            nn.MaxPool2d(2),  # (N, 16, 32, 32)
+            _ConvReLUBN(16, 16, 5, bn_momentum),
+            nn.MaxPool2d(4),  # (N, 16, 8, 8)
         )
         self.feature_shape = (16, input_size // 32, input_size // 32)
         self.head = _MesoHead(16 * (input_size // 32) ** 2)
@@ -174,23 +198,37 @@ from torch import nn
 
 def _keras_groups(f, path):
     """The weighted layer groups of a Keras 2 HDF5 file, by kind, sorted by creation counter."""
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in f.attrs.get("layer_names", [])]
+    names = [
+        n.decode() if isinstance(n, bytes) else str(n)
+        for n in f.attrs.get("layer_names", [])
+    ]
     if not names:
-        raise ValueError(f"{path}: no 'layer_names' attribute; not a Keras 2 weights file")
+        raise ValueError(
+            f"{path}: no 'layer_names' attribute; not a Keras 2 weights file"
+        )
     groups = {"conv2d": [], "batch_normalization": [], "dense": []}
     for name in names:
-        weights = [w.decode() if isinstance(w, bytes) else str(w) for w in f[name].attrs["weight_names"]]
+        weights = [
+            w.decode() if isinstance(w, bytes) else str(w)
+            for w in f[name].attrs["weight_names"]
+        ]
         if not weights:
-            continue                              # pooling, dropout, flatten: nothing to load
+            continue  # pooling, dropout, flatten: nothing to load
         m = re.fullmatch(r"(conv2d|batch_normalization|dense)_(\d+)", name)
         if m is None:
-            raise ValueError(f"{path}: layer {name!r} has weights but is not a Conv2D, "
-                             f"BatchNormalization or Dense layer")
-        arrays = {w.split("/")[-1].split(":")[0]: np.asarray(f[name][w]) for w in weights}
+            raise ValueError(
+                f"{path}: layer {name!r} has weights but is not a Conv2D, "
+                f"BatchNormalization or Dense layer"
+            )
+        arrays = {
+            w.split("/")[-1].split(":")[0]: np.asarray(f[name][w]) for w in weights
+        }
         groups[m.group(1)].append((int(m.group(2)), name, arrays))
     # Sort by the integer suffix (Keras' creation counter): never alphabetically, which would put
     # conv2d_10 before conv2d_2, and never by 'layer_names', which is topological.
-    return {kind: [(n, a) for _, n, a in sorted(items)] for kind, items in groups.items()}
+    return {
+        kind: [(n, a) for _, n, a in sorted(items)] for kind, items in groups.items()
+    }
 
 
 def load_keras_weights(model: nn.Module, path) -> nn.Module:
@@ -214,11 +252,15 @@ def load_keras_weights(model: nn.Module, path) -> nn.Module:
 
     path = Path(path)
     if not isinstance(model, _MesoBase):
-        raise TypeError(f"load_keras_weights: expected a Meso4 or MesoInception4, got {type(model).__name__}")
+        raise TypeError(
+            f"load_keras_weights: expected a Meso4 or MesoInception4, got {type(model).__name__}"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"load_keras_weights: no such weights file: {path}")
     if not h5py.is_hdf5(path):
-        raise ValueError(f"load_keras_weights: {path} is not an HDF5 file (Keras 2 weights are .h5 files)")
+        raise ValueError(
+            f"load_keras_weights: {path} is not an HDF5 file (Keras 2 weights are .h5 files)"
+        )
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     fcs = [model.head.fc1, model.head.fc2]
@@ -226,38 +268,53 @@ def load_keras_weights(model: nn.Module, path) -> nn.Module:
         groups = _keras_groups(f, path)
     for kind, ours in (("conv2d", convs), ("batch_normalization", bns), ("dense", fcs)):
         if len(groups[kind]) != len(ours):
-            raise ValueError(f"{path}: has {len(groups[kind])} {kind} layers, "
-                             f"{type(model).__name__} has {len(ours)}; wrong weights for this model?")
+            raise ValueError(
+                f"{path}: has {len(groups[kind])} {kind} layers, "
+                f"{type(model).__name__} has {len(ours)}; wrong weights for this model?"
+            )
 
     c, h, w = model.feature_shape
-    updates = []   # (tensor, new value) pairs, applied only after every check has passed
+    updates = []  # (tensor, new value) pairs, applied only after every check has passed
 
     def take(arrays, name, key, shape):
         if key not in arrays:
-            raise ValueError(f"{path}: layer {name!r} has no array {key!r} (has {sorted(arrays)})")
+            raise ValueError(
+                f"{path}: layer {name!r} has no array {key!r} (has {sorted(arrays)})"
+            )
         a = arrays[key]
         if a.shape != shape:
-            raise ValueError(f"{path}: layer {name!r} array {key!r} has shape {a.shape}, "
-                             f"{type(model).__name__} expects {shape}")
+            raise ValueError(
+                f"{path}: layer {name!r} array {key!r} has shape {a.shape}, "
+                f"{type(model).__name__} expects {shape}"
+            )
         return a
 
     for (name, arrays), conv in zip(groups["conv2d"], convs):
         o, i, kh, kw = conv.weight.shape
         kernel = take(arrays, name, "kernel", (kh, kw, i, o))
-        updates += [(conv.weight, kernel.transpose(3, 2, 0, 1)),          # HWIO -> OIHW
-                    (conv.bias, take(arrays, name, "bias", (o,)))]
+        updates += [
+            (conv.weight, kernel.transpose(3, 2, 0, 1)),  # HWIO -> OIHW
+            (conv.bias, take(arrays, name, "bias", (o,))),
+        ]
     for (name, arrays), bn in zip(groups["batch_normalization"], bns):
         n = bn.num_features
-        updates += [(bn.weight, take(arrays, name, "gamma", (n,))),
-                    (bn.bias, take(arrays, name, "beta", (n,))),
-                    (bn.running_mean, take(arrays, name, "moving_mean", (n,))),
-                    (bn.running_var, take(arrays, name, "moving_variance", (n,)))]
+        updates += [
+            (bn.weight, take(arrays, name, "gamma", (n,))),
+            (bn.bias, take(arrays, name, "beta", (n,))),
+            (bn.running_mean, take(arrays, name, "moving_mean", (n,))),
+            (bn.running_var, take(arrays, name, "moving_variance", (n,))),
+        ]
     (name1, a1), (name2, a2) = groups["dense"]
-    k1 = take(a1, name1, "kernel", (c * h * w, 16))                       # rows in (h, w, c) order
-    k1 = k1.reshape(h, w, c, 16).transpose(3, 2, 0, 1).reshape(16, c * h * w)  # (16, C*H*W), (c, h, w)
-    updates += [(model.head.fc1.weight, k1), (model.head.fc1.bias, take(a1, name1, "bias", (16,))),
-                (model.head.fc2.weight, take(a2, name2, "kernel", (16, 1)).T),
-                (model.head.fc2.bias, take(a2, name2, "bias", (1,)))]
+    k1 = take(a1, name1, "kernel", (c * h * w, 16))  # rows in (h, w, c) order
+    k1 = (
+        k1.reshape(h, w, c, 16).transpose(3, 2, 0, 1).reshape(16, c * h * w)
+    )  # (16, C*H*W), (c, h, w)
+    updates += [
+        (model.head.fc1.weight, k1),
+        (model.head.fc1.bias, take(a1, name1, "bias", (16,))),
+        (model.head.fc2.weight, take(a2, name2, "kernel", (16, 1)).T),
+        (model.head.fc2.bias, take(a2, name2, "bias", (1,))),
+    ]
     with torch.no_grad():
         for tensor, value in updates:
             tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
@@ -273,11 +330,18 @@ RELEASED_WEIGHTS = ("Meso4_DF", "Meso4_F2F", "MesoInception_DF", "MesoInception_
 def released_weights(name: str = "Meso4_DF") -> Path:
     """The path of one of the authors' four weight files, shipped in ``yangbook/weights/mesonet``."""
     if name not in RELEASED_WEIGHTS:
-        raise ValueError(f"released_weights: the MesoNet authors released {RELEASED_WEIGHTS}, not {name!r}")
+        raise ValueError(
+            f"released_weights: the MesoNet authors released {RELEASED_WEIGHTS}, not {name!r}"
+        )
     import yangbook
-    path = Path(yangbook.__file__).resolve().parent / "weights" / "mesonet" / f"{name}.h5"
+
+    path = (
+        Path(yangbook.__file__).resolve().parent / "weights" / "mesonet" / f"{name}.h5"
+    )
     if not path.is_file():
-        raise FileNotFoundError(f"released_weights: {path} is missing from this installation of yangbook")
+        raise FileNotFoundError(
+            f"released_weights: {path} is missing from this installation of yangbook"
+        )
     return path
 
 
@@ -298,10 +362,12 @@ def saliency_map(detector, images: torch.Tensor, smooth: int = 9) -> torch.Tenso
         returns (N, H, W), non-negative.
     """
     if smooth < 1 or smooth % 2 == 0:
-        raise ValueError(f"saliency_map: smooth must be a positive odd number, got {smooth}")
+        raise ValueError(
+            f"saliency_map: smooth must be a positive odd number, got {smooth}"
+        )
     detector.eval()
     x = images.detach().clone().requires_grad_(True)
-    detector(x).sum().backward()                                 # logits are per image: one pass
-    g = x.grad.abs().sum(dim=1, keepdim=True)                    # (N, 1, H, W)
+    detector(x).sum().backward()  # logits are per image: one pass
+    g = x.grad.abs().sum(dim=1, keepdim=True)  # (N, 1, H, W)
     g = F.avg_pool2d(F.pad(g, (smooth // 2,) * 4, mode="replicate"), smooth, stride=1)
-    return g[:, 0]                                               # (N, H, W)
+    return g[:, 0]  # (N, H, W)

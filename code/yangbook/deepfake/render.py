@@ -14,7 +14,7 @@ import numpy as np
 # 68-point layout (iBUG 300-W): index ranges of the facial parts
 LANDMARK_PARTS = {
     "jaw": range(0, 17),
-    "right_brow": range(17, 22),   # the subject's right: the left of the image
+    "right_brow": range(17, 22),  # the subject's right: the left of the image
     "left_brow": range(22, 27),
     "nose_bridge": range(27, 31),
     "nose_base": range(31, 36),
@@ -26,16 +26,29 @@ LANDMARK_PARTS = {
 
 _SKIN_LIGHT = np.array([241.0, 206.0, 180.0])
 _SKIN_DARK = np.array([92.0, 58.0, 38.0])
-_HAIR = np.array([[25, 20, 18], [70, 45, 30], [120, 80, 45], [200, 160, 100],
-                  [150, 60, 30], [165, 165, 160]], dtype=float)
-_IRIS = np.array([[70, 45, 25], [40, 30, 20], [70, 110, 150], [80, 110, 70]], dtype=float)
+_HAIR = np.array(
+    [
+        [25, 20, 18],
+        [70, 45, 30],
+        [120, 80, 45],
+        [200, 160, 100],
+        [150, 60, 30],
+        [165, 165, 160],
+    ],
+    dtype=float,
+)
+_IRIS = np.array(
+    [[70, 45, 25], [40, 30, 20], [70, 110, 150], [80, 110, 70]], dtype=float
+)
 
 
 def _rng(*keys: int) -> np.random.Generator:
     """A NumPy generator seeded by a tuple of non-negative integers (order matters)."""
     for k in keys:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise ValueError(f"seeds and indices must be non-negative integers, got {k!r}")
+            raise ValueError(
+                f"seeds and indices must be non-negative integers, got {k!r}"
+            )
     return np.random.default_rng(book_seed([int(k) for k in keys]))
 
 
@@ -44,17 +57,17 @@ class Identity:
     """The fixed traits of one procedural person, all in face units (1 = half the face width)."""
 
     index: int
-    chin: float          # depth of the chin below the jaw line
-    squareness: float    # superellipse exponent of the jaw (2 = ellipse)
-    forehead: float      # height of the skull above the jaw line
-    skin: tuple          # RGB
-    hair: tuple          # RGB
-    hair_style: int      # 0 short, 1 long, 2 shaved, 3 voluminous
+    chin: float  # depth of the chin below the jaw line
+    squareness: float  # superellipse exponent of the jaw (2 = ellipse)
+    forehead: float  # height of the skull above the jaw line
+    skin: tuple  # RGB
+    hair: tuple  # RGB
+    hair_style: int  # 0 short, 1 long, 2 shaved, 3 voluminous
     hairline: float
-    eye_sep: float       # half the distance between the eye centres
+    eye_sep: float  # half the distance between the eye centres
     eye_y: float
     eye_w: float
-    eye_up: float        # upper-lid height over the eye width
+    eye_up: float  # upper-lid height over the eye width
     eye_low: float
     iris: tuple
     brow_gap: float
@@ -78,14 +91,29 @@ class Identity:
         hair = _HAIR[r.integers(len(_HAIR))] * u(0.8, 1.15)
         lip = skin * np.array([0.88, 0.62, 0.62]) + np.array([18, 0, 0])
         return cls(
-            index=index, chin=u(1.05, 1.3), squareness=u(2.0, 3.2), forehead=u(1.0, 1.15),
-            skin=tuple(np.clip(skin, 0, 255)), hair=tuple(np.clip(hair, 0, 255)),
-            hair_style=int(r.integers(4)), hairline=u(0.72, 0.92),
-            eye_sep=u(0.36, 0.44), eye_y=u(-0.3, -0.22), eye_w=u(0.24, 0.3),
-            eye_up=u(0.19, 0.25), eye_low=u(0.10, 0.14), iris=tuple(_IRIS[r.integers(len(_IRIS))]),
-            brow_gap=u(0.16, 0.24), brow_thick=u(0.035, 0.07), brow_arch=u(0.02, 0.07),
-            nose_y=u(0.12, 0.24), nose_w=u(0.17, 0.24),
-            mouth_y=u(0.5, 0.6), mouth_w=u(0.34, 0.44), lip_up=u(0.035, 0.06), lip_low=u(0.05, 0.08),
+            index=index,
+            chin=u(1.05, 1.3),
+            squareness=u(2.0, 3.2),
+            forehead=u(1.0, 1.15),
+            skin=tuple(np.clip(skin, 0, 255)),
+            hair=tuple(np.clip(hair, 0, 255)),
+            hair_style=int(r.integers(4)),
+            hairline=u(0.72, 0.92),
+            eye_sep=u(0.36, 0.44),
+            eye_y=u(-0.3, -0.22),
+            eye_w=u(0.24, 0.3),
+            eye_up=u(0.19, 0.25),
+            eye_low=u(0.10, 0.14),
+            iris=tuple(_IRIS[r.integers(len(_IRIS))]),
+            brow_gap=u(0.16, 0.24),
+            brow_thick=u(0.035, 0.07),
+            brow_arch=u(0.02, 0.07),
+            nose_y=u(0.12, 0.24),
+            nose_w=u(0.17, 0.24),
+            mouth_y=u(0.5, 0.6),
+            mouth_w=u(0.34, 0.44),
+            lip_up=u(0.035, 0.06),
+            lip_low=u(0.05, 0.08),
             lip=tuple(np.clip(lip, 0, 255)),
         )
 
@@ -94,21 +122,27 @@ class Identity:
 class Scene:
     """What surrounds the face: background, clothes, light, camera noise, framing."""
 
-    background: tuple    # 3x3 grid of RGB colours, upsampled smoothly
-    clutter: int         # seed of a few soft shapes in the background
+    background: tuple  # 3x3 grid of RGB colours, upsampled smoothly
+    clutter: int  # seed of a few soft shapes in the background
     shirt: tuple
-    light_angle: float   # radians, direction the light comes from
-    light: float         # strength of the light gradient
-    noise: float         # camera noise, standard deviation in grey levels
-    scale: float         # face half-width as a fraction of the image size
+    light_angle: float  # radians, direction the light comes from
+    light: float  # strength of the light gradient
+    noise: float  # camera noise, standard deviation in grey levels
+    scale: float  # face half-width as a fraction of the image size
 
     @classmethod
     def sample(cls, r: np.random.Generator) -> "Scene":
         base = r.uniform(30, 225, 3)
         grid = np.clip(base + r.normal(0, 25, (3, 3, 3)), 0, 255)
-        return cls(background=tuple(grid.ravel()), clutter=int(r.integers(2**31)),
-                   shirt=tuple(r.uniform(20, 230, 3)), light_angle=r.uniform(0, 2 * math.pi),
-                   light=r.uniform(0.05, 0.25), noise=r.uniform(1.5, 3.0), scale=r.uniform(0.25, 0.29))
+        return cls(
+            background=tuple(grid.ravel()),
+            clutter=int(r.integers(2**31)),
+            shirt=tuple(r.uniform(20, 230, 3)),
+            light_angle=r.uniform(0, 2 * math.pi),
+            light=r.uniform(0.05, 0.25),
+            noise=r.uniform(1.5, 3.0),
+            scale=r.uniform(0.25, 0.29),
+        )
 
 
 @dataclass(frozen=True)
@@ -123,8 +157,13 @@ class Pose:
 
     @classmethod
     def sample(cls, r: np.random.Generator) -> "Pose":
-        return cls(dx=r.uniform(-0.04, 0.04), dy=r.uniform(-0.04, 0.04), roll=r.uniform(-0.14, 0.14),
-                   scale=r.uniform(0.92, 1.08), yaw=r.uniform(-0.5, 0.5))
+        return cls(
+            dx=r.uniform(-0.04, 0.04),
+            dy=r.uniform(-0.04, 0.04),
+            roll=r.uniform(-0.14, 0.14),
+            scale=r.uniform(0.92, 1.08),
+            yaw=r.uniform(-0.5, 0.5),
+        )
 
 
 # --- book/deepfake/render.md ---
@@ -148,21 +187,33 @@ def _head_outline(ident: Identity):
         jaw = _curve(np.sign(c) * np.abs(c) ** e, -0.15 + ident.chin * np.abs(s) ** e)
         phi_f = np.linspace(math.pi, 0, 49)
         c, s = np.cos(phi_f), np.sin(phi_f)
-        jaw_dense = _curve(np.sign(c) * np.abs(c) ** e, -0.15 + ident.chin * np.abs(s) ** e)
+        jaw_dense = _curve(
+            np.sign(c) * np.abs(c) ** e, -0.15 + ident.chin * np.abs(s) ** e
+        )
         top = np.linspace(0, math.pi, 25)[1:-1]
         skull = _curve(np.cos(top) * 1.02, -0.15 - ident.forehead * np.sin(top))
         hl = np.linspace(math.pi, 0, 25)
-        S = {"face": np.concatenate([jaw_dense, skull]),
-             "skull": _curve(np.cos(np.linspace(0, math.pi, 25)) * 1.1,
-                             -0.15 - (ident.forehead + 0.1) * np.sin(np.linspace(0, math.pi, 25))),
-             "hairline": _curve(np.cos(hl) * 1.03, -0.15 - ident.hairline * np.sin(hl) ** 0.6)}
+        S = {
+            "face": np.concatenate([jaw_dense, skull]),
+            "skull": _curve(
+                np.cos(np.linspace(0, math.pi, 25)) * 1.1,
+                -0.15 - (ident.forehead + 0.1) * np.sin(np.linspace(0, math.pi, 25)),
+            ),
+            "hairline": _curve(
+                np.cos(hl) * 1.03, -0.15 - ident.hairline * np.sin(hl) ** 0.6
+            ),
+        }
         if len(_OUTLINES) > 4096:
             _OUTLINES.clear()
         t = np.linspace(0, 1, 5)
-        fixed = {"brow_arch": ident.eye_y - ident.brow_gap - ident.brow_arch * np.sin(math.pi * t),
-                 "brow_x": ident.eye_sep + ident.eye_w * (0.75 - 1.2 * t),
-                 "bridge_y": np.linspace(ident.eye_y + 0.05, ident.nose_y, 4),
-                 "nose_x": np.linspace(-ident.nose_w / 2, ident.nose_w / 2, 5)}
+        fixed = {
+            "brow_arch": ident.eye_y
+            - ident.brow_gap
+            - ident.brow_arch * np.sin(math.pi * t),
+            "brow_x": ident.eye_sep + ident.eye_w * (0.75 - 1.2 * t),
+            "bridge_y": np.linspace(ident.eye_y + 0.05, ident.nose_y, 4),
+            "nose_x": np.linspace(-ident.nose_w / 2, ident.nose_w / 2, 5),
+        }
         for a in [jaw, *S.values(), *fixed.values()]:
             a.setflags(write=False)  # shared by every frame of this person
         _OUTLINES[ident] = (jaw, S, fixed)
@@ -170,15 +221,20 @@ def _head_outline(ident: Identity):
 
 
 _BRIDGE_DEPTH = np.linspace(0.6, 1.0, 4)
-_U21 = np.linspace(-1, 1, 21)                      # the eyelids' parameter
-_BUMP21 = np.sqrt(np.clip(1 - _U21 ** 2, 0, None))
-_U25 = np.linspace(-1, 1, 25)                      # the lips' parameter
-_BUMP25 = np.sqrt(np.clip(1 - _U25 ** 2, 0, None))
-_CUPID25 = 1 - 0.35 * np.exp(-(_U25 / 0.12) ** 2)
+_U21 = np.linspace(-1, 1, 21)  # the eyelids' parameter
+_BUMP21 = np.sqrt(np.clip(1 - _U21**2, 0, None))
+_U25 = np.linspace(-1, 1, 25)  # the lips' parameter
+_BUMP25 = np.sqrt(np.clip(1 - _U25**2, 0, None))
+_CUPID25 = 1 - 0.35 * np.exp(-((_U25 / 0.12) ** 2))
 
 
-def face_geometry(ident: Identity, pose: Pose, eye_open=(1.0, 1.0), mouth_open: float = 0.0,
-                  mouth_width: float = 1.0):
+def face_geometry(
+    ident: Identity,
+    pose: Pose,
+    eye_open=(1.0, 1.0),
+    mouth_open: float = 0.0,
+    mouth_width: float = 1.0,
+):
     """The 68 landmarks and the outlines of every part, in face units (before the pose's similarity).
 
     ``mouth_width`` scales the mouth's width (1: the identity's own; below 1 the lips round, above 1
@@ -193,7 +249,9 @@ def face_geometry(ident: Identity, pose: Pose, eye_open=(1.0, 1.0), mouth_open: 
     L[0:17] = jaw
     yaw = pose.yaw
 
-    def shift(depth):  # yaw moves the features sideways in proportion to their depth (a cheap head turn)
+    def shift(
+        depth,
+    ):  # yaw moves the features sideways in proportion to their depth (a cheap head turn)
         return yaw * 0.18 * depth
 
     # brows: 17..21 run from the outer end (image left) inwards, 22..26 from the inner end outwards
@@ -203,7 +261,9 @@ def face_geometry(ident: Identity, pose: Pose, eye_open=(1.0, 1.0), mouth_open: 
     # nose
     L[27:31] = _curve(np.zeros(4) + shift(_BRIDGE_DEPTH), fixed["bridge_y"])
     xb = fixed["nose_x"]
-    L[31:36] = _curve(xb + shift(0.85), ident.nose_y + 0.06 - 0.04 * (xb / (ident.nose_w / 2)) ** 2)
+    L[31:36] = _curve(
+        xb + shift(0.85), ident.nose_y + 0.06 - 0.04 * (xb / (ident.nose_w / 2)) ** 2
+    )
     # eyes: lids as curves between the two corners; openness moves both lids to a closed line
     for side, o, idx in ((-1, eye_open[0], 36), (1, eye_open[1], 42)):
         o = float(np.clip(o, 0.0, 1.0))
@@ -216,14 +276,18 @@ def face_geometry(ident: Identity, pose: Pose, eye_open=(1.0, 1.0), mouth_open: 
         xs = cx + u * w / 2
         S[f"eye{idx}_upper"] = _curve(xs, upper)
         S[f"eye{idx}_lower"] = _curve(xs, lower)
-        S[f"eye{idx}_iris"] = np.array([[cx, cy - 0.05 * ident.eye_up * w], [0.36 * w, 0]])
+        S[f"eye{idx}_iris"] = np.array(
+            [[cx, cy - 0.05 * ident.eye_up * w], [0.36 * w, 0]]
+        )
         # landmark u positions: corners at -1, +1; lids at -1/3, +1/3 (index 7 and 13 of 21 samples)
         left_c, right_c = _curve(xs[[0]], upper[[0]]), _curve(xs[[20]], upper[[20]])
         up_pts = _curve(xs[[7, 13]], upper[[7, 13]])
         lo_pts = _curve(xs[[13, 7]], lower[[13, 7]])
-        if side < 0:  # 36 outer (image left) corner, 37 38 upper, 39 inner corner, 40 41 lower
+        if (
+            side < 0
+        ):  # 36 outer (image left) corner, 37 38 upper, 39 inner corner, 40 41 lower
             L[36:42] = np.concatenate([left_c, up_pts, right_c, lo_pts])
-        else:         # 42 inner (image left) corner, 43 44 upper, 45 outer corner, 46 47 lower
+        else:  # 42 inner (image left) corner, 43 44 upper, 45 outer corner, 46 47 lower
             L[42:48] = np.concatenate([left_c, up_pts, right_c, lo_pts])
     # mouth: the lip line opens by mouth_open; outer lips follow the inner ones
     m = float(np.clip(mouth_open, 0.0, 1.0))
@@ -233,11 +297,13 @@ def face_geometry(ident: Identity, pose: Pose, eye_open=(1.0, 1.0), mouth_open: 
     in_up = my - 0.3 * gap * bump
     in_lo = my + 0.7 * gap * bump
     cupid = _CUPID25
-    out_up = in_up - ident.lip_up * bump ** 0.5 * cupid
-    out_lo = in_lo + ident.lip_low * bump ** 0.7
+    out_up = in_up - ident.lip_up * bump**0.5 * cupid
+    out_lo = in_lo + ident.lip_low * bump**0.7
     xs = cx + u * w / 2
     xi = cx + u * w * 0.42
-    S["lip_outer"] = np.concatenate([_curve(xs, out_up), _curve(xs[::-1], out_lo[::-1])])
+    S["lip_outer"] = np.concatenate(
+        [_curve(xs, out_up), _curve(xs[::-1], out_lo[::-1])]
+    )
     S["lip_inner"] = np.concatenate([_curve(xi, in_up), _curve(xi[::-1], in_lo[::-1])])
     # samples: corners u=-1, +1; outer upper at u=-2/3..2/3 (5), lower likewise; inner upper at -1/2, 0, 1/2
     k5 = [4, 8, 12, 16, 20]
@@ -255,6 +321,7 @@ def face_geometry(ident: Identity, pose: Pose, eye_open=(1.0, 1.0), mouth_open: 
 
 # --- book/deepfake/render.md ---
 from yangbook.utils import book_seed
+
 
 def _transform(pose: Pose, scene: Scene, size: int):
     """Similarity (face units -> pixels): returns (2x2 matrix, offset, pixels per face unit)."""
@@ -281,7 +348,15 @@ def _fill(img, pts, color):
 
 
 def _line(img, pts, color, thick, closed=False):
-    cv2.polylines(img, [_fix(pts)], closed, _colour(color), max(1, int(round(thick))), cv2.LINE_AA, _SHIFT)
+    cv2.polylines(
+        img,
+        [_fix(pts)],
+        closed,
+        _colour(color),
+        max(1, int(round(thick))),
+        cv2.LINE_AA,
+        _SHIFT,
+    )
 
 
 _NOISE_BANK = {}
@@ -306,10 +381,13 @@ def _noise(size: int, seed: int, sigma: float) -> np.ndarray:
     n = max(512, 2 * size)
     bank = _noise_bank(n)
     oy, ox = np.random.default_rng(seed).integers(0, n - size + 1, 2)
-    return bank[oy:oy + size, ox:ox + size] * np.float32(sigma)
+    return bank[oy : oy + size, ox : ox + size] * np.float32(sigma)
 
 
-_BACKGROUND = [None, None]  # the last scene's (key, background): the frames of a clip share one
+_BACKGROUND = [
+    None,
+    None,
+]  # the last scene's (key, background): the frames of a clip share one
 
 
 def _background(scene: Scene, size: int) -> np.ndarray:
@@ -325,18 +403,38 @@ def _background(scene: Scene, size: int) -> np.ndarray:
             if r.random() < 0.5:
                 cv2.circle(small, (int(x), int(y)), int(r.integers(1, 4)), col, -1)
             else:
-                cv2.rectangle(small, (int(x), int(y)), (int(x + r.integers(1, 5)), int(y + r.integers(2, 9))), col, -1)
-        _BACKGROUND[:] = key, cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+                cv2.rectangle(
+                    small,
+                    (int(x), int(y)),
+                    (int(x + r.integers(1, 5)), int(y + r.integers(2, 9))),
+                    col,
+                    -1,
+                )
+        _BACKGROUND[:] = (
+            key,
+            cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC),
+        )
     return _BACKGROUND[1].copy()
 
 
-def face_landmarks(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 256,
-                   eye_open=(1.0, 1.0), mouth_open: float = 0.0, mouth_width: float = 1.0,
-                   geometry=None) -> np.ndarray:
+def face_landmarks(
+    ident: Identity,
+    scene: Scene,
+    pose: Pose = Pose(),
+    size: int = 256,
+    eye_open=(1.0, 1.0),
+    mouth_open: float = 0.0,
+    mouth_width: float = 1.0,
+    geometry=None,
+) -> np.ndarray:
     """The (68, 2) float32 pixel landmarks of the face that ``render_face`` would draw, without drawing it
     (``geometry``: the ``face_geometry`` of these arguments, when the caller has it already)."""
     eye_open = (eye_open, eye_open) if np.isscalar(eye_open) else tuple(eye_open)
-    L = geometry[0] if geometry is not None else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)[0]
+    L = (
+        geometry[0]
+        if geometry is not None
+        else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)[0]
+    )
     A, t, _ = _transform(pose, scene, size)
     return (L @ A.T + t).astype(np.float32)
 
@@ -353,17 +451,47 @@ def _draw_face(img, P, unit: float, L, S, ident: Identity, scene: Scene, parts=_
     skin = np.array(ident.skin)
     hair = np.array(ident.hair)
     if whole:  # shoulders, neck, long hair behind the head
-        _fill(img, P(_curve(np.array([-2.2, -0.9, -0.45, 0.45, 0.9, 2.2]), np.array([3.0, 1.75, 1.55, 1.55, 1.75, 3.0]))), scene.shirt)
-        _fill(img, P(_curve(np.array([-0.42, -0.42, 0.42, 0.42]), np.array([0.4, 1.75, 1.75, 0.4]))), skin * 0.8)
+        _fill(
+            img,
+            P(
+                _curve(
+                    np.array([-2.2, -0.9, -0.45, 0.45, 0.9, 2.2]),
+                    np.array([3.0, 1.75, 1.55, 1.55, 1.75, 3.0]),
+                )
+            ),
+            scene.shirt,
+        )
+        _fill(
+            img,
+            P(
+                _curve(
+                    np.array([-0.42, -0.42, 0.42, 0.42]),
+                    np.array([0.4, 1.75, 1.75, 0.4]),
+                )
+            ),
+            skin * 0.8,
+        )
         if ident.hair_style == 1:
-            back = np.concatenate([S["skull"] * [1.08, 1.0], _curve(np.array([-1.18, -1.1, 1.1, 1.18]), np.array([-0.15, 1.15, 1.15, -0.15]))])
+            back = np.concatenate(
+                [
+                    S["skull"] * [1.08, 1.0],
+                    _curve(
+                        np.array([-1.18, -1.1, 1.1, 1.18]),
+                        np.array([-0.15, 1.15, 1.15, -0.15]),
+                    ),
+                ]
+            )
             _fill(img, P(back), hair * 0.85)
     if ident.hair_style == 3 and "hair" in parts:
         _fill(img, P(S["skull"] * [1.35, 1.2] + [0, -0.05]), hair)
     if whole:  # ears
         for side in (-1, 1):
             ang = np.linspace(0, 2 * math.pi, 16, endpoint=False)
-            _fill(img, P(_curve(side * 0.98 + 0.12 * np.cos(ang), 0.0 + 0.22 * np.sin(ang))), skin * 0.9)
+            _fill(
+                img,
+                P(_curve(side * 0.98 + 0.12 * np.cos(ang), 0.0 + 0.22 * np.sin(ang))),
+                skin * 0.9,
+            )
     _fill(img, P(S["face"]), skin)
     # hair on top: between the skull outline and the hairline
     if "hair" not in parts:
@@ -372,7 +500,11 @@ def _draw_face(img, P, unit: float, L, S, ident: Identity, scene: Scene, parts=_
         cap = np.concatenate([S["skull"][::-1], S["hairline"][::-1]])
         _fill(img, P(cap), hair)
     else:
-        _fill(img, P(np.concatenate([S["skull"][::-1], S["hairline"][::-1]])), skin * 0.85 + hair * 0.15)
+        _fill(
+            img,
+            P(np.concatenate([S["skull"][::-1], S["hairline"][::-1]])),
+            skin * 0.85 + hair * 0.15,
+        )
     if "brows" in parts:
         bt = ident.brow_thick * unit
         _line(img, P(L[17:22]), hair * 0.75, bt)
@@ -391,8 +523,24 @@ def _draw_face(img, P, unit: float, L, S, ident: Identity, scene: Scene, parts=_
             _fill(eye, outline - [x0, y0], (236, 234, 228))
             (icx, icy), (ir, _) = S[f"eye{idx}_iris"]
             ic = P([[icx, icy]])[0] - [x0, y0]
-            cv2.circle(eye, tuple(_fix(ic)), int(ir * unit * (1 << _SHIFT)), tuple(float(v) for v in ident.iris), -1, cv2.LINE_AA, _SHIFT)
-            cv2.circle(eye, tuple(_fix(ic)), int(ir * 0.45 * unit * (1 << _SHIFT)), (12.0, 10.0, 10.0), -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(
+                eye,
+                tuple(_fix(ic)),
+                int(ir * unit * (1 << _SHIFT)),
+                tuple(float(v) for v in ident.iris),
+                -1,
+                cv2.LINE_AA,
+                _SHIFT,
+            )
+            cv2.circle(
+                eye,
+                tuple(_fix(ic)),
+                int(ir * 0.45 * unit * (1 << _SHIFT)),
+                (12.0, 10.0, 10.0),
+                -1,
+                cv2.LINE_AA,
+                _SHIFT,
+            )
             mask = np.zeros(roi.shape[:2], np.float32)
             _fill(mask, outline - [x0, y0], (1.0,))
             roi[...] = roi * (1 - mask[..., None]) + eye * mask[..., None]
@@ -402,17 +550,31 @@ def _draw_face(img, P, unit: float, L, S, ident: Identity, scene: Scene, parts=_
         _line(img, P(L[28:31]), skin * 0.85, 0.02 * unit)
         _line(img, P(L[31:36]), skin * 0.7, 0.018 * unit)
         for k in (32, 34):
-            cv2.circle(img, tuple(_fix(P(L[k:k + 1])[0] + [0, -0.01 * unit])), int(0.025 * unit * (1 << _SHIFT)),
-                       tuple(float(v) for v in skin * 0.4), -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(
+                img,
+                tuple(_fix(P(L[k : k + 1])[0] + [0, -0.01 * unit])),
+                int(0.025 * unit * (1 << _SHIFT)),
+                tuple(float(v) for v in skin * 0.4),
+                -1,
+                cv2.LINE_AA,
+                _SHIFT,
+            )
     if "mouth" in parts:  # lips, then the dark opening
         _fill(img, P(S["lip_outer"]), ident.lip)
         _fill(img, P(S["lip_inner"]), (55, 18, 22))
-        _line(img, P(S["lip_inner"][:25]), np.array(ident.lip) * 0.55, max(1.0, 0.012 * unit))
+        _line(
+            img,
+            P(S["lip_inner"][:25]),
+            np.array(ident.lip) * 0.55,
+            max(1.0, 0.012 * unit),
+        )
 
 
 def _light(scene: Scene, x, y):
     """The light's gain at (x, y), in fractions of the image from its centre: a linear gradient."""
-    return 1 + scene.light * (x * math.cos(scene.light_angle) + y * math.sin(scene.light_angle))
+    return 1 + scene.light * (
+        x * math.cos(scene.light_angle) + y * math.sin(scene.light_angle)
+    )
 
 
 _SHADE = [None, None]  # the last (light, size) and its (size, size) gain
@@ -435,9 +597,18 @@ def _finish(img, shade, noise) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def render_face(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 256,
-                eye_open=(1.0, 1.0), mouth_open: float = 0.0, noise_seed: int = 0, mouth_width: float = 1.0,
-                geometry=None, exposure: float = 1.0):
+def render_face(
+    ident: Identity,
+    scene: Scene,
+    pose: Pose = Pose(),
+    size: int = 256,
+    eye_open=(1.0, 1.0),
+    mouth_open: float = 0.0,
+    noise_seed: int = 0,
+    mouth_width: float = 1.0,
+    geometry=None,
+    exposure: float = 1.0,
+):
     """Draw one face.
 
     Args:
@@ -455,23 +626,37 @@ def render_face(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 
     if not isinstance(size, (int, np.integer)) or size < 32:
         raise ValueError(f"render_face: size must be an int >= 32, got {size!r}")
     eye_open = (eye_open, eye_open) if np.isscalar(eye_open) else tuple(eye_open)
-    L, S = geometry if geometry is not None else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)
+    L, S = (
+        geometry
+        if geometry is not None
+        else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)
+    )
     A, t, unit = _transform(pose, scene, size)
     At = A.T
 
     def P(p):  # face units -> pixels
         return np.asarray(p) @ At + t
+
     img = _background(scene, size)
     _draw_face(img, P, unit, L, S, ident, scene)
-    shade = _shade(scene, size) if exposure == 1.0 else _shade(scene, size) * np.float32(exposure)
-    return _finish(img, shade, _noise(size, noise_seed, scene.noise)), P(L).astype(np.float32)
+    shade = (
+        _shade(scene, size)
+        if exposure == 1.0
+        else _shade(scene, size) * np.float32(exposure)
+    )
+    return _finish(img, shade, _noise(size, noise_seed, scene.noise)), P(L).astype(
+        np.float32
+    )
 
 
 # --- book/deepfake/render.md ---
 def show_row(images, titles, height: float = 2.0, suptitle=None):
     """Show images side by side, each with its title (greyscale for 2-D arrays)."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(images), figsize=(height * len(images), height + 0.3), squeeze=False)
+
+    fig, axes = plt.subplots(
+        1, len(images), figsize=(height * len(images), height + 0.3), squeeze=False
+    )
     for ax, im, t in zip(axes[0], images, titles):
         ax.imshow(im, cmap="gray" if np.ndim(im) == 2 else None)
         ax.set_title(t)
@@ -483,7 +668,7 @@ def show_row(images, titles, height: float = 2.0, suptitle=None):
 
 
 # --- book/deepfake/render.md ---
-EYE_CROP = 1.5    # side of an eye crop, in eye widths (corner to corner)
+EYE_CROP = 1.5  # side of an eye crop, in eye widths (corner to corner)
 MOUTH_CROP = 1.6  # side of the mouth crop, in widths of the mouth at rest
 
 
@@ -492,25 +677,53 @@ def _crop_noise(h: int, w: int, seed: int, sigma: float) -> np.ndarray:
     bank = _noise_bank(512)
     oy = (seed * 2654435761 + 97) % (512 - h)
     ox = (seed * 40503 + 12345) % (512 - w)
-    return bank[oy:oy + h, ox:ox + w] * np.float32(sigma)
+    return bank[oy : oy + h, ox : ox + w] * np.float32(sigma)
 
 
-def _draw_crop(h: int, w: int, centre, zoom: float, frame_xy, parts, geometry, ident, scene, seed, exposure=1.0):
+def _draw_crop(
+    h: int,
+    w: int,
+    centre,
+    zoom: float,
+    frame_xy,
+    parts,
+    geometry,
+    ident,
+    scene,
+    seed,
+    exposure=1.0,
+):
     """One crop of h x w pixels centred on ``centre`` (face units) at ``zoom`` pixels per face unit."""
     L, S = geometry
 
     def P(p):  # face units -> crop pixels
         return (np.asarray(p) - centre) * zoom + (w / 2, h / 2)
+
     img = np.empty((h, w, 3), np.float32)
     img[...] = np.array(scene.background, np.float32).reshape(9, 3).mean(0)
     _draw_face(img, P, zoom, L, S, ident, scene, parts)
     fx, fy = frame_xy  # where the crop sits in the frame (-0.5..0.5), for the light
-    return _finish(img, np.float32(exposure * _light(scene, fx, fy)), _crop_noise(h, w, seed, scene.noise))
+    return _finish(
+        img,
+        np.float32(exposure * _light(scene, fx, fy)),
+        _crop_noise(h, w, seed, scene.noise),
+    )
 
 
-def render_crops(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int = 64, eye_open=(1.0, 1.0),
-                 mouth_open: float = 0.0, mouth_width: float = 1.0, noise_seed: int = 0,
-                 eye_size: int = 32, mouth_size: int = 48, geometry=None, exposure: float = 1.0):
+def render_crops(
+    ident: Identity,
+    scene: Scene,
+    pose: Pose = Pose(),
+    size: int = 64,
+    eye_open=(1.0, 1.0),
+    mouth_open: float = 0.0,
+    mouth_width: float = 1.0,
+    noise_seed: int = 0,
+    eye_size: int = 32,
+    mouth_size: int = 48,
+    geometry=None,
+    exposure: float = 1.0,
+):
     """Draw the eyes and the mouth of a face at their own resolution.
 
     The crops are drawn from the face's geometry at the crop's scale, not cut out of a frame: a 32-pixel
@@ -532,27 +745,57 @@ def render_crops(ident: Identity, scene: Scene, pose: Pose = Pose(), size: int =
         if not isinstance(v, (int, np.integer)) or v < 16:
             raise ValueError(f"render_crops: {name} must be an int >= 16, got {v!r}")
     eye_open = (eye_open, eye_open) if np.isscalar(eye_open) else tuple(eye_open)
-    geometry = geometry if geometry is not None else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)
+    geometry = (
+        geometry
+        if geometry is not None
+        else face_geometry(ident, pose, eye_open, mouth_open, mouth_width)
+    )
     L = geometry[0]
     A, t, _ = _transform(pose, scene, size)
 
     def where(c):
         return (np.asarray(c) @ A.T + t) / size - 0.5
+
     # both eyes in one strip (one drawing), then cut: the strip is e high and wide enough for both
     e = eye_size
     zoom = e / (EYE_CROP * ident.eye_w)
     c_r, c_l = 0.5 * (L[36] + L[39]), 0.5 * (L[42] + L[45])
     mid = 0.5 * (c_r + c_l)
-    half = int(math.ceil(abs(c_l[0] - c_r[0]) * zoom / 2 + abs(c_l[1] - c_r[1]) * zoom)) + 1
+    half = (
+        int(math.ceil(abs(c_l[0] - c_r[0]) * zoom / 2 + abs(c_l[1] - c_r[1]) * zoom))
+        + 1
+    )
     h, w = e + 2 * half, e + 2 * half
-    strip = _draw_crop(h, w, mid, zoom, where(mid), ("brows", "eye36", "eye42"), geometry, ident, scene,
-                       noise_seed * 3 + 1, exposure)
+    strip = _draw_crop(
+        h,
+        w,
+        mid,
+        zoom,
+        where(mid),
+        ("brows", "eye36", "eye42"),
+        geometry,
+        ident,
+        scene,
+        noise_seed * 3 + 1,
+        exposure,
+    )
     eyes = np.empty((2, e, e, 3), np.uint8)
     for k, c in enumerate((c_r, c_l)):
         x, y = (c - mid) * zoom + (w / 2, h / 2)
         x0, y0 = int(round(x - e / 2)), int(round(y - e / 2))
-        eyes[k] = strip[y0:y0 + e, x0:x0 + e]
+        eyes[k] = strip[y0 : y0 + e, x0 : x0 + e]
     c_m = np.array([0.5 * (L[48, 0] + L[54, 0]), ident.mouth_y + 0.04])
-    mouth = _draw_crop(mouth_size, mouth_size, c_m, mouth_size / (MOUTH_CROP * ident.mouth_w), where(c_m),
-                       ("nose", "mouth"), geometry, ident, scene, noise_seed * 3 + 2, exposure)
+    mouth = _draw_crop(
+        mouth_size,
+        mouth_size,
+        c_m,
+        mouth_size / (MOUTH_CROP * ident.mouth_w),
+        where(c_m),
+        ("nose", "mouth"),
+        geometry,
+        ident,
+        scene,
+        noise_seed * 3 + 2,
+        exposure,
+    )
     return eyes, mouth

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 SAMPLE_RATE = 16_000  # Hz, the rate of every audio track of the book
-FEATURE_RATE = 100    # audio feature frames per second (a 10 ms hop): four per video frame at 25 fps
+FEATURE_RATE = (
+    100  # audio feature frames per second (a 10 ms hop): four per video frame at 25 fps
+)
 
 # The server: initialises eSpeak NG once, then forks a child per request, so that every sentence is
 # spoken from the same state. Request: voice, rate, pitch, text (tab-separated UTF-8). Reply: status,
@@ -93,13 +95,26 @@ def _espeak_server():
         try:
             import espeakng_loader
         except ImportError:
-            raise ImportError("yangbook.deepfake.speech needs eSpeak NG: pip install espeakng-loader==0.2.4") from None
-        proc = subprocess.Popen([sys.executable, "-c", _SERVER, espeakng_loader.get_library_path(),
-                                 espeakng_loader.get_data_path()], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            raise ImportError(
+                "yangbook.deepfake.speech needs eSpeak NG: pip install espeakng-loader==0.2.4"
+            ) from None
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _SERVER,
+                espeakng_loader.get_library_path(),
+                espeakng_loader.get_data_path(),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         head = proc.stdout.read(4)
         if len(head) < 4 or struct.unpack("<i", head)[0] <= 0:
-            raise RuntimeError("eSpeak NG failed to start (its library did not initialise)")
+            raise RuntimeError(
+                "eSpeak NG failed to start (its library did not initialise)"
+            )
         _ESPEAK["server"] = proc
         atexit.register(proc.kill)
     return proc
@@ -115,34 +130,56 @@ def _speak(text: str, voice: str, rate: int, pitch: int):
         n = struct.unpack("<i", proc.stdout.read(4))[0]
         reply = proc.stdout.read(n)
     except (BrokenPipeError, struct.error) as exc:
-        raise RuntimeError(f"the eSpeak NG server died while speaking {text!r}") from exc
+        raise RuntimeError(
+            f"the eSpeak NG server died while speaking {text!r}"
+        ) from exc
     status, sr = struct.unpack_from("<ii", reply)
     if status != 0:
         raise ValueError(f"synthesize: eSpeak NG has no voice {voice!r}")
     (n_bytes,) = struct.unpack_from("<i", reply, 8)
     wave = np.frombuffer(reply, np.int16, n_bytes // 2, 12)
-    lines = reply[12 + n_bytes:].split(b"\n")
-    events = [(int(a), b.decode("ascii", "replace")) for a, b in (ln.split(b" ", 1) for ln in lines if ln)]
+    lines = reply[12 + n_bytes :].split(b"\n")
+    events = [
+        (int(a), b.decode("ascii", "replace"))
+        for a, b in (ln.split(b" ", 1) for ln in lines if ln)
+    ]
     return wave, sr, events
 
 
 @dataclass(frozen=True)
 class Voice:
     """How a person speaks: an eSpeak NG voice name (language + variant), words per minute and pitch (0-99)."""
+
     name: str = "en-us"
     rate: int = 160
     pitch: int = 50
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> "Voice":
-        variant = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5"][rng.integers(12)]
-        return cls(f"en-us+{variant}", int(rng.integers(140, 190)), int(rng.integers(30, 71)))
+        variant = [
+            "m1",
+            "m2",
+            "m3",
+            "m4",
+            "m5",
+            "m6",
+            "m7",
+            "f1",
+            "f2",
+            "f3",
+            "f4",
+            "f5",
+        ][rng.integers(12)]
+        return cls(
+            f"en-us+{variant}", int(rng.integers(140, 190)), int(rng.integers(30, 71))
+        )
 
 
 @dataclass(frozen=True)
 class Utterance:
     """A synthesized sentence: audio (n,) float32 at SAMPLE_RATE and its phonemes, a tuple of
     (start in seconds, eSpeak NG phoneme name); the last phoneme ends where the audio ends."""
+
     text: str
     audio: np.ndarray
     phonemes: tuple
@@ -158,17 +195,23 @@ _UTTERANCES = {}
 def synthesize(text: str, voice: Voice = Voice()) -> Utterance:
     """Speak ``text`` with eSpeak NG; the result is resampled to 16 kHz and kept for the next call."""
     if not isinstance(text, str) or not text.strip() or "\t" in text:
-        raise ValueError(f"synthesize: need a non-empty sentence without tabs, got {text!r}")
+        raise ValueError(
+            f"synthesize: need a non-empty sentence without tabs, got {text!r}"
+        )
     key = (text, voice)
     if key in _UTTERANCES:
         return _UTTERANCES[key]
     samples, rate, events = _speak(text, voice.name, voice.rate, voice.pitch)
     if len(samples) == 0:
         raise RuntimeError(f"synthesize: eSpeak NG returned no audio for {text!r}")
-    from scipy.signal import resample_poly   # here, not at the top: scipy.signal takes a second to import
+    from scipy.signal import (
+        resample_poly,
+    )  # here, not at the top: scipy.signal takes a second to import
 
     g = math.gcd(SAMPLE_RATE, rate)
-    audio = resample_poly(samples.astype(np.float32) / 32768.0, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    audio = resample_poly(
+        samples.astype(np.float32) / 32768.0, SAMPLE_RATE // g, rate // g
+    ).astype(np.float32)
     phonemes = tuple((s / rate, name) for s, name in events)
     if len(_UTTERANCES) > 2048:
         _UTTERANCES.clear()
@@ -179,16 +222,90 @@ def synthesize(text: str, voice: Voice = Voice()) -> Utterance:
 # --- book/deepfake/speech.md ---
 _WORDS = {
     "det": ["the", "a", "every", "one", "that", "our", "some", "this"],
-    "adj": ["quiet", "bright", "heavy", "small", "golden", "careful", "ancient", "busy", "open", "pale",
-            "sudden", "gentle", "narrow", "frozen", "wooden", "patient", "yellow", "hollow"],
-    "noun": ["river", "teacher", "window", "garden", "engine", "market", "sailor", "letter", "mountain",
-             "doctor", "camera", "village", "kitchen", "pilot", "bridge", "forest", "painter", "harbour",
-             "student", "lantern", "orchard", "machine", "museum", "rabbit"],
-    "verb": ["carries", "watches", "follows", "remembers", "paints", "opens", "measures", "finds",
-             "borrows", "moves", "answers", "describes", "builds", "crosses", "visits", "repairs"],
-    "prep": ["near", "behind", "under", "beside", "across", "after", "before", "around"],
-    "time": ["every morning", "at noon", "in the evening", "before the storm", "on Sunday", "all winter",
-             "after the rain", "in spring"],
+    "adj": [
+        "quiet",
+        "bright",
+        "heavy",
+        "small",
+        "golden",
+        "careful",
+        "ancient",
+        "busy",
+        "open",
+        "pale",
+        "sudden",
+        "gentle",
+        "narrow",
+        "frozen",
+        "wooden",
+        "patient",
+        "yellow",
+        "hollow",
+    ],
+    "noun": [
+        "river",
+        "teacher",
+        "window",
+        "garden",
+        "engine",
+        "market",
+        "sailor",
+        "letter",
+        "mountain",
+        "doctor",
+        "camera",
+        "village",
+        "kitchen",
+        "pilot",
+        "bridge",
+        "forest",
+        "painter",
+        "harbour",
+        "student",
+        "lantern",
+        "orchard",
+        "machine",
+        "museum",
+        "rabbit",
+    ],
+    "verb": [
+        "carries",
+        "watches",
+        "follows",
+        "remembers",
+        "paints",
+        "opens",
+        "measures",
+        "finds",
+        "borrows",
+        "moves",
+        "answers",
+        "describes",
+        "builds",
+        "crosses",
+        "visits",
+        "repairs",
+    ],
+    "prep": [
+        "near",
+        "behind",
+        "under",
+        "beside",
+        "across",
+        "after",
+        "before",
+        "around",
+    ],
+    "time": [
+        "every morning",
+        "at noon",
+        "in the evening",
+        "before the storm",
+        "on Sunday",
+        "all winter",
+        "after the rain",
+        "in spring",
+    ],
 }
 
 
@@ -208,23 +325,32 @@ def sentence(rng: np.random.Generator) -> str:
 # --- book/deepfake/speech.md ---
 # class: (opening in [0, 1], width relative to the mouth at rest)
 VISEMES = {
-    "rest":          (0.05, 1.00),  # pauses
-    "bilabial":      (0.00, 0.95),  # p b m: the lips meet
-    "labiodental":   (0.10, 1.00),  # f v: lower lip to the teeth
-    "rounded":       (0.35, 0.70),  # w u: U oU O: OI: rounded, narrow lips
-    "open":          (0.90, 1.05),  # a A: aI aU V 0: the jaw drops
-    "mid":           (0.55, 1.05),  # @ 3: e E eI
-    "spread":        (0.30, 1.20),  # i: I: spread lips
-    "alveolar":      (0.25, 1.00),  # t d n l s z r T D: the tongue works, the lips barely move
-    "postalveolar":  (0.30, 0.85),  # S Z tS dZ: lips slightly pushed out
-    "back":          (0.40, 1.00),  # k g N h j: the mouth stays as it was
+    "rest": (0.05, 1.00),  # pauses
+    "bilabial": (0.00, 0.95),  # p b m: the lips meet
+    "labiodental": (0.10, 1.00),  # f v: lower lip to the teeth
+    "rounded": (0.35, 0.70),  # w u: U oU O: OI: rounded, narrow lips
+    "open": (0.90, 1.05),  # a A: aI aU V 0: the jaw drops
+    "mid": (0.55, 1.05),  # @ 3: e E eI
+    "spread": (0.30, 1.20),  # i: I: spread lips
+    "alveolar": (
+        0.25,
+        1.00,
+    ),  # t d n l s z r T D: the tongue works, the lips barely move
+    "postalveolar": (0.30, 0.85),  # S Z tS dZ: lips slightly pushed out
+    "back": (0.40, 1.00),  # k g N h j: the mouth stays as it was
 }
 _CLASS_OF = {}
 for _cls, _names in {
-        "bilabial": "p b m", "labiodental": "f v", "rounded": "w u: U oU O: OI O@ U@ o@ u",
-        "open": "a A: aI aU V 0 A@ a# aI@ aU@ aa", "mid": "@ 3 3: e E eI e@ @L @2 @5 E2 E3",
-        "spread": "i i: I i@ I2 I#", "alveolar": "t d n l s z r R T D t2 d2 n- l/ r- *",
-        "postalveolar": "S Z tS dZ", "back": "k g N h j x n^ ?"}.items():
+    "bilabial": "p b m",
+    "labiodental": "f v",
+    "rounded": "w u: U oU O: OI O@ U@ o@ u",
+    "open": "a A: aI aU V 0 A@ a# aI@ aU@ aa",
+    "mid": "@ 3 3: e E eI e@ @L @2 @5 E2 E3",
+    "spread": "i i: I i@ I2 I#",
+    "alveolar": "t d n l s z r R T D t2 d2 n- l/ r- *",
+    "postalveolar": "S Z tS dZ",
+    "back": "k g N h j x n^ ?",
+}.items():
     for _n in _names.split():
         _CLASS_OF[_n] = _cls
 
@@ -242,8 +368,13 @@ def viseme_class(phoneme: str) -> str:
     return "mid" if p[0] in "aeiouAEIOUV@03" else "alveolar"
 
 
-def mouth_track(utterance: Utterance, n_frames: int, fps: float = 25.0, start: float = 0.0,
-                smooth: float = 0.03):
+def mouth_track(
+    utterance: Utterance,
+    n_frames: int,
+    fps: float = 25.0,
+    start: float = 0.0,
+    smooth: float = 0.03,
+):
     """Opening and width of the mouth per video frame, following the phonemes of ``utterance``.
 
     Each phoneme's viseme is the target at the middle of the phoneme; between targets the mouth moves
@@ -255,59 +386,99 @@ def mouth_track(utterance: Utterance, n_frames: int, fps: float = 25.0, start: f
         opening (n_frames,) and width (n_frames,), float32.
     """
     from scipy.ndimage import gaussian_filter1d
-    if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 1 or not fps > 0:
-        raise ValueError(f"mouth_track: need n_frames >= 1 and fps > 0, got {n_frames!r}, {fps!r}")
+
+    if (
+        isinstance(n_frames, bool)
+        or not isinstance(n_frames, (int, np.integer))
+        or n_frames < 1
+        or not fps > 0
+    ):
+        raise ValueError(
+            f"mouth_track: need n_frames >= 1 and fps > 0, got {n_frames!r}, {fps!r}"
+        )
     ph = utterance.phonemes
     ends = [t for t, _ in ph[1:]] + [utterance.duration]
-    mids = np.array([0.0] + [0.5 * (t + e) for (t, _), e in zip(ph, ends)] + [utterance.duration])
+    mids = np.array(
+        [0.0] + [0.5 * (t + e) for (t, _), e in zip(ph, ends)] + [utterance.duration]
+    )
     rest = VISEMES["rest"]
     targets = np.array([rest] + [VISEMES[viseme_class(n)] for _, n in ph] + [rest])
     ms = 1e-3
-    grid = start + np.arange(int(round(n_frames / fps / ms))) * ms  # a 1 ms grid over the clip
-    track = np.stack([np.interp(grid, mids, targets[:, j], left=rest[j], right=rest[j]) for j in range(2)])
+    grid = (
+        start + np.arange(int(round(n_frames / fps / ms))) * ms
+    )  # a 1 ms grid over the clip
+    track = np.stack(
+        [
+            np.interp(grid, mids, targets[:, j], left=rest[j], right=rest[j])
+            for j in range(2)
+        ]
+    )
     track = gaussian_filter1d(track, smooth / ms, axis=1, mode="nearest")
-    per = track[:, : (len(grid) // n_frames) * n_frames].reshape(2, n_frames, -1).mean(-1)
+    per = (
+        track[:, : (len(grid) // n_frames) * n_frames].reshape(2, n_frames, -1).mean(-1)
+    )
     return per[0].astype(np.float32), per[1].astype(np.float32)
 
 
 # --- book/deepfake/speech.md ---
 def _check_audio(audio, sr: int, name: str) -> np.ndarray:
     if sr != SAMPLE_RATE:
-        raise ValueError(f"{name}: the audio must be sampled at {SAMPLE_RATE} Hz, got sr={sr}; "
-                         f"resample it first (scipy.signal.resample_poly)")
+        raise ValueError(
+            f"{name}: the audio must be sampled at {SAMPLE_RATE} Hz, got sr={sr}; "
+            f"resample it first (scipy.signal.resample_poly)"
+        )
     a = np.asarray(audio, np.float32)
     if a.ndim != 1 or len(a) == 0:
         raise ValueError(f"{name}: need a non-empty 1-D waveform, got shape {a.shape}")
     return a
 
 
-def _mel_filters(n_mels: int = 40, n_fft: int = 512, sr: int = SAMPLE_RATE, fmax: float = 8000.0) -> np.ndarray:
+def _mel_filters(
+    n_mels: int = 40, n_fft: int = 512, sr: int = SAMPLE_RATE, fmax: float = 8000.0
+) -> np.ndarray:
     """Slaney's triangular mel filters (area-normalised), (n_mels, n_fft // 2 + 1)."""
+
     def hz_to_mel(f):  # Slaney: linear below 1 kHz, logarithmic above
         f = np.asarray(f, float)
-        return np.where(f < 1000, f * 3 / 200, 15 + np.log(np.maximum(f, 1e-9) / 1000) / (math.log(6.4) / 27))
+        return np.where(
+            f < 1000,
+            f * 3 / 200,
+            15 + np.log(np.maximum(f, 1e-9) / 1000) / (math.log(6.4) / 27),
+        )
 
     def mel_to_hz(m):
-        return np.where(m < 15, m * 200 / 3, 1000 * np.exp((m - 15) * math.log(6.4) / 27))
+        return np.where(
+            m < 15, m * 200 / 3, 1000 * np.exp((m - 15) * math.log(6.4) / 27)
+        )
+
     edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(fmax), n_mels + 2))
     freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
     rise = (freqs[None, :] - edges[:-2, None]) / (edges[1:-1] - edges[:-2])[:, None]
     fall = (edges[2:, None] - freqs[None, :]) / (edges[2:] - edges[1:-1])[:, None]
-    return np.maximum(0, np.minimum(rise, fall)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return (
+        np.maximum(0, np.minimum(rise, fall))
+        * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    )
 
 
 _FILTERS = {}
 
 
-def log_mel(audio, sr: int = SAMPLE_RATE, n_mels: int = 40, top_db: float = 80.0) -> np.ndarray:
+def log_mel(
+    audio, sr: int = SAMPLE_RATE, n_mels: int = 40, top_db: float = 80.0
+) -> np.ndarray:
     """Log-mel spectrogram in dB, (n_mels, 1 + len(audio) // 160): 100 frames per second, centred."""
     a = _check_audio(audio, sr, "log_mel")
     n_fft, hop, win = 512, SAMPLE_RATE // FEATURE_RATE, 400
-    x = np.pad(a.astype(np.float64), n_fft // 2)  # centred frames, zeros beyond the ends
+    x = np.pad(
+        a.astype(np.float64), n_fft // 2
+    )  # centred frames, zeros beyond the ends
     n = 1 + len(a) // hop
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:n]
     w = np.zeros(n_fft)
-    w[(n_fft - win) // 2:(n_fft + win) // 2] = np.hanning(win + 1)[:-1]  # periodic Hann, centred in n_fft
+    w[(n_fft - win) // 2 : (n_fft + win) // 2] = np.hanning(win + 1)[
+        :-1
+    ]  # periodic Hann, centred in n_fft
     power = np.abs(np.fft.rfft(frames * w, axis=1)) ** 2  # (n, 257)
     if n_mels not in _FILTERS:
         _FILTERS[n_mels] = _mel_filters(n_mels)
@@ -318,14 +489,27 @@ def log_mel(audio, sr: int = SAMPLE_RATE, n_mels: int = 40, top_db: float = 80.0
 def mfcc(audio, sr: int = SAMPLE_RATE, n_mfcc: int = 13) -> np.ndarray:
     """The first ``n_mfcc`` MFCCs (orthonormal DCT-II of the log-mel spectrogram), (n_mfcc, frames)."""
     from scipy.fft import dct
-    return dct(log_mel(audio, sr), type=2, norm="ortho", axis=0)[:n_mfcc].astype(np.float32)
+
+    return dct(log_mel(audio, sr), type=2, norm="ortho", axis=0)[:n_mfcc].astype(
+        np.float32
+    )
 
 
 # --- book/deepfake/speech.md ---
-from yangbook.deepfake.clips import blink_openness, blink_pattern, camera_exposure, head_motion, render_clip
+from yangbook.deepfake.clips import (
+    blink_openness,
+    blink_pattern,
+    camera_exposure,
+    head_motion,
+    render_clip,
+)
 
 LIPSYNC_FORGERIES = ("shift", "other_audio", "dubbed")
-LIPSYNC_STRENGTH = {"shift": 0.2, "other_audio": 0.6, "dubbed": 0.7}  # the datasets' defaults (see "Datasets")
+LIPSYNC_STRENGTH = {
+    "shift": 0.2,
+    "other_audio": 0.6,
+    "dubbed": 0.7,
+}  # the datasets' defaults (see "Datasets")
 _MAX_SHIFT = 15  # frames
 
 
@@ -335,13 +519,26 @@ def _window(audio, start: float, n: int) -> np.ndarray:
     out = np.zeros(n, np.float32)
     lo, hi = max(a, 0), min(a + n, len(audio))
     if hi > lo:
-        out[lo - a:hi - a] = audio[lo:hi]
+        out[lo - a : hi - a] = audio[lo:hi]
     return out
 
 
-def talking_clip(ident, scene, n_frames: int, rng: np.random.Generator, size: int = 64, fps: float = 25.0,
-                 voice=None, blinks: str = "natural", blink_strength: float = 1.0, forgery=None,
-                 strength=None, shift=None, draw=None, crops: bool = False) -> dict:
+def talking_clip(
+    ident,
+    scene,
+    n_frames: int,
+    rng: np.random.Generator,
+    size: int = 64,
+    fps: float = 25.0,
+    voice=None,
+    blinks: str = "natural",
+    blink_strength: float = 1.0,
+    forgery=None,
+    strength=None,
+    shift=None,
+    draw=None,
+    crops: bool = False,
+) -> dict:
     """A clip of a moving, blinking, speaking face, with its audio track.
 
     Args:
@@ -357,24 +554,41 @@ def talking_clip(ident, scene, n_frames: int, rng: np.random.Generator, size: in
         at SAMPLE_RATE covering the T frames, eye_open, mouth_open, mouth_width (T,), text, shift (frames).
     """
     if forgery is not None and forgery not in LIPSYNC_FORGERIES:
-        raise ValueError(f"talking_clip: forgery must be None or one of {LIPSYNC_FORGERIES}, got {forgery!r}")
-    strength = LIPSYNC_STRENGTH.get(forgery, 0.0) if strength is None else float(strength)
+        raise ValueError(
+            f"talking_clip: forgery must be None or one of {LIPSYNC_FORGERIES}, got {forgery!r}"
+        )
+    strength = (
+        LIPSYNC_STRENGTH.get(forgery, 0.0) if strength is None else float(strength)
+    )
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"talking_clip: strength must be in [0, 1], got {strength}")
-    if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 1 or not fps > 0:
-        raise ValueError(f"talking_clip: need n_frames >= 1 and fps > 0, got {n_frames!r}, {fps!r}")
+    if (
+        isinstance(n_frames, bool)
+        or not isinstance(n_frames, (int, np.integer))
+        or n_frames < 1
+        or not fps > 0
+    ):
+        raise ValueError(
+            f"talking_clip: need n_frames >= 1 and fps > 0, got {n_frames!r}, {fps!r}"
+        )
     # one generator per part, so that the variants of a clip differ only where they should
-    g_speech, g_other, g_forgery, g_eyes, g_motion, g_noise = (np.random.default_rng(k)
-                                                               for k in rng.integers(2**63, size=6))
+    g_speech, g_other, g_forgery, g_eyes, g_motion, g_noise = (
+        np.random.default_rng(k) for k in rng.integers(2**63, size=6)
+    )
     voice = voice or Voice.sample(g_speech)
     u = synthesize(sentence(g_speech), voice)
     dur = n_frames / fps
     first = u.phonemes[0][0] if u.phonemes else 0.0
-    start = first + g_speech.uniform(0, max(0.0, u.duration - first - dur - 0.2))  # a window of the speech
+    start = first + g_speech.uniform(
+        0, max(0.0, u.duration - first - dur - 0.2)
+    )  # a window of the speech
     opening, width = mouth_track(u, n_frames, fps, start)
     n = int(round(dur * SAMPLE_RATE))
     if forgery == "shift" and shift is None:
-        shift = int(g_forgery.choice([-1, 1]) * g_forgery.integers(1, max(1, round(_MAX_SHIFT * strength)) + 1))
+        shift = int(
+            g_forgery.choice([-1, 1])
+            * g_forgery.integers(1, max(1, round(_MAX_SHIFT * strength)) + 1)
+        )
     shift = int(shift) if forgery == "shift" else 0
     audio = _window(u.audio, start - shift / fps, n)
     if forgery in ("other_audio", "dubbed"):
@@ -383,16 +597,35 @@ def talking_clip(ident, scene, n_frames: int, rng: np.random.Generator, size: in
         if forgery == "other_audio":
             m = int(round(strength * n))
             a = int(g_forgery.integers(0, n - m + 1))
-            audio[a:a + m] = _window(other.audio, o_start, n)[a:a + m]
+            audio[a : a + m] = _window(other.audio, o_start, n)[a : a + m]
         else:
             o_open, o_width = mouth_track(other, n_frames, fps, o_start)
             opening = (1 - strength) * opening + strength * o_open
             width = (1 - strength) * width + strength * o_width
-    eyes, _ = blink_openness(n_frames, fps, g_eyes, *blink_pattern(blinks, blink_strength))
-    out = render_clip(ident, scene, head_motion(n_frames, fps, g_motion, 0.5), size, eyes, opening, width,
-                      noise_seed=int(g_noise.integers(2**31)), draw=draw, crops=crops,
-                      exposure=camera_exposure(n_frames, fps, g_noise))
-    out.update(audio=audio, eye_open=eyes, mouth_open=opening, mouth_width=width, text=u.text, shift=shift)
+    eyes, _ = blink_openness(
+        n_frames, fps, g_eyes, *blink_pattern(blinks, blink_strength)
+    )
+    out = render_clip(
+        ident,
+        scene,
+        head_motion(n_frames, fps, g_motion, 0.5),
+        size,
+        eyes,
+        opening,
+        width,
+        noise_seed=int(g_noise.integers(2**31)),
+        draw=draw,
+        crops=crops,
+        exposure=camera_exposure(n_frames, fps, g_noise),
+    )
+    out.update(
+        audio=audio,
+        eye_open=eyes,
+        mouth_open=opening,
+        mouth_width=width,
+        text=u.text,
+        shift=shift,
+    )
     return out
 
 
@@ -401,17 +634,28 @@ def mouth_aspect_ratio(landmarks) -> np.ndarray:
     """Inner-lip opening |62 - 66| over inner-lip width |60 - 64| for (..., 68, 2) landmarks."""
     L = np.asarray(landmarks, np.float64)
     if L.shape[-2:] != (68, 2):
-        raise ValueError(f"mouth_aspect_ratio: need (..., 68, 2) landmarks, got {L.shape}")
-    return (np.linalg.norm(L[..., 62, :] - L[..., 66, :], axis=-1)
-            / np.linalg.norm(L[..., 60, :] - L[..., 64, :], axis=-1))
+        raise ValueError(
+            f"mouth_aspect_ratio: need (..., 68, 2) landmarks, got {L.shape}"
+        )
+    return np.linalg.norm(L[..., 62, :] - L[..., 66, :], axis=-1) / np.linalg.norm(
+        L[..., 60, :] - L[..., 64, :], axis=-1
+    )
 
 
-def loudness(audio, n_frames: int, fps: float = 25.0, sr: int = SAMPLE_RATE) -> np.ndarray:
+def loudness(
+    audio, n_frames: int, fps: float = 25.0, sr: int = SAMPLE_RATE
+) -> np.ndarray:
     """Root mean square of the audio in each video frame's window, (n_frames,)."""
     a = _check_audio(audio, sr, "loudness").astype(np.float64)
     hop = sr / fps
-    return np.array([np.sqrt(np.mean(a[int(i * hop):int((i + 1) * hop)] ** 2)) if int(i * hop) < len(a) else 0.0
-                     for i in range(n_frames)])
+    return np.array(
+        [
+            np.sqrt(np.mean(a[int(i * hop) : int((i + 1) * hop)] ** 2))
+            if int(i * hop) < len(a)
+            else 0.0
+            for i in range(n_frames)
+        ]
+    )
 
 
 def av_sync(audio, mouth, fps: float = 25.0, sr: int = SAMPLE_RATE, max_lag: int = 12):
@@ -423,11 +667,18 @@ def av_sync(audio, mouth, fps: float = 25.0, sr: int = SAMPLE_RATE, max_lag: int
     """
     mouth = np.asarray(mouth, np.float64)
     if mouth.ndim != 1 or len(mouth) <= 2 * max_lag:
-        raise ValueError(f"av_sync: need a 1-D mouth trace longer than 2 * max_lag = {2 * max_lag} frames, "
-                         f"got shape {mouth.shape}")
+        raise ValueError(
+            f"av_sync: need a 1-D mouth trace longer than 2 * max_lag = {2 * max_lag} frames, "
+            f"got shape {mouth.shape}"
+        )
     env = loudness(audio, len(mouth), fps, sr)
     a = (env - env.mean()) / (env.std() + 1e-8)
     b = (mouth - mouth.mean()) / (mouth.std() + 1e-8)
     lags = np.arange(-max_lag, max_lag + 1)
-    cc = np.array([np.mean(a[k:] * b[:len(b) - k]) if k >= 0 else np.mean(a[:k] * b[-k:]) for k in lags])
+    cc = np.array(
+        [
+            np.mean(a[k:] * b[: len(b) - k]) if k >= 0 else np.mean(a[:k] * b[-k:])
+            for k in lags
+        ]
+    )
     return int(lags[cc.argmax()]), float(cc[max_lag]), cc

@@ -14,19 +14,24 @@ class ShiftOnlyBatchNorm2d(nn.BatchNorm2d):
     def __init__(self, channels: int, eps: float = 1e-3, momentum: float = 0.01):
         super().__init__(channels, eps=eps, momentum=momentum, affine=True)
         del self.weight
-        self.register_parameter("weight", None)   # F.batch_norm then applies no scale
+        self.register_parameter("weight", None)  # F.batch_norm then applies no scale
 
 
 def conv_bn(c_in: int, c_out: int, kernel, stride: int = 1, padding=0) -> nn.Sequential:
     """Convolution without bias, shift-only batch normalisation and ReLU: InceptionV3's unit."""
-    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
-                         ShiftOnlyBatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
+        ShiftOnlyBatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
 
 
 def pool_branch(c_in: int, c_out: int) -> nn.Sequential:
     """The pooling branch of a module: 3x3 average pool over the pixels inside the image (Keras's
     ``padding="same"``), then a 1x1 unit."""
-    return nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), conv_bn(c_in, c_out, 1))
+    return nn.Sequential(
+        nn.AvgPool2d(3, 1, 1, count_include_pad=False), conv_bn(c_in, c_out, 1)
+    )
 
 
 # --- book/deepfake/temporal.md ---
@@ -41,9 +46,14 @@ class InceptionA(nn.Module):
     def __init__(self, c_in: int, pool: int, ch):
         super().__init__()
         self.b1 = conv_bn(c_in, ch(64), 1)
-        self.b5 = nn.Sequential(conv_bn(c_in, ch(48), 1), conv_bn(ch(48), ch(64), 5, padding=2))
-        self.b3 = nn.Sequential(conv_bn(c_in, ch(64), 1), conv_bn(ch(64), ch(96), 3, padding=1),
-                                conv_bn(ch(96), ch(96), 3, padding=1))
+        self.b5 = nn.Sequential(
+            conv_bn(c_in, ch(48), 1), conv_bn(ch(48), ch(64), 5, padding=2)
+        )
+        self.b3 = nn.Sequential(
+            conv_bn(c_in, ch(64), 1),
+            conv_bn(ch(64), ch(96), 3, padding=1),
+            conv_bn(ch(96), ch(96), 3, padding=1),
+        )
         self.pool = pool_branch(c_in, ch(pool))
         self.c_out = 2 * ch(64) + ch(96) + ch(pool)
 
@@ -57,8 +67,11 @@ class ReductionA(nn.Module):
     def __init__(self, c_in: int, ch):
         super().__init__()
         self.b3 = conv_bn(c_in, ch(384), 3, 2)
-        self.b3d = nn.Sequential(conv_bn(c_in, ch(64), 1), conv_bn(ch(64), ch(96), 3, padding=1),
-                                 conv_bn(ch(96), ch(96), 3, 2))
+        self.b3d = nn.Sequential(
+            conv_bn(c_in, ch(64), 1),
+            conv_bn(ch(64), ch(96), 3, padding=1),
+            conv_bn(ch(96), ch(96), 3, 2),
+        )
         self.c_out = ch(384) + ch(96) + c_in
 
     def forward(self, x):
@@ -73,11 +86,18 @@ class InceptionB(nn.Module):
         c7, c192 = ch(c7), ch(192)
         row, col = dict(padding=(0, 3)), dict(padding=(3, 0))
         self.b1 = conv_bn(c_in, c192, 1)
-        self.b7 = nn.Sequential(conv_bn(c_in, c7, 1), conv_bn(c7, c7, (1, 7), **row),
-                                conv_bn(c7, c192, (7, 1), **col))
-        self.b7d = nn.Sequential(conv_bn(c_in, c7, 1), conv_bn(c7, c7, (7, 1), **col),
-                                 conv_bn(c7, c7, (1, 7), **row), conv_bn(c7, c7, (7, 1), **col),
-                                 conv_bn(c7, c192, (1, 7), **row))
+        self.b7 = nn.Sequential(
+            conv_bn(c_in, c7, 1),
+            conv_bn(c7, c7, (1, 7), **row),
+            conv_bn(c7, c192, (7, 1), **col),
+        )
+        self.b7d = nn.Sequential(
+            conv_bn(c_in, c7, 1),
+            conv_bn(c7, c7, (7, 1), **col),
+            conv_bn(c7, c7, (1, 7), **row),
+            conv_bn(c7, c7, (7, 1), **col),
+            conv_bn(c7, c192, (1, 7), **row),
+        )
         self.pool = pool_branch(c_in, c192)
         self.c_out = 4 * c192
 
@@ -92,8 +112,12 @@ class ReductionB(nn.Module):
         super().__init__()
         c192 = ch(192)
         self.b3 = nn.Sequential(conv_bn(c_in, c192, 1), conv_bn(c192, ch(320), 3, 2))
-        self.b7 = nn.Sequential(conv_bn(c_in, c192, 1), conv_bn(c192, c192, (1, 7), padding=(0, 3)),
-                                conv_bn(c192, c192, (7, 1), padding=(3, 0)), conv_bn(c192, c192, 3, 2))
+        self.b7 = nn.Sequential(
+            conv_bn(c_in, c192, 1),
+            conv_bn(c192, c192, (1, 7), padding=(0, 3)),
+            conv_bn(c192, c192, (7, 1), padding=(3, 0)),
+            conv_bn(c192, c192, 3, 2),
+        )
         self.c_out = ch(320) + c192 + c_in
 
     def forward(self, x):
@@ -108,17 +132,35 @@ class InceptionC(nn.Module):
         c384 = ch(384)
         self.b1 = conv_bn(c_in, ch(320), 1)
         self.b3 = conv_bn(c_in, c384, 1)
-        self.b3d = nn.Sequential(conv_bn(c_in, ch(448), 1), conv_bn(ch(448), c384, 3, padding=1))
-        self.split = nn.ModuleList([conv_bn(c384, c384, (1, 3), padding=(0, 1)),
-                                    conv_bn(c384, c384, (3, 1), padding=(1, 0))])
-        self.split_d = nn.ModuleList([conv_bn(c384, c384, (1, 3), padding=(0, 1)),
-                                      conv_bn(c384, c384, (3, 1), padding=(1, 0))])
+        self.b3d = nn.Sequential(
+            conv_bn(c_in, ch(448), 1), conv_bn(ch(448), c384, 3, padding=1)
+        )
+        self.split = nn.ModuleList(
+            [
+                conv_bn(c384, c384, (1, 3), padding=(0, 1)),
+                conv_bn(c384, c384, (3, 1), padding=(1, 0)),
+            ]
+        )
+        self.split_d = nn.ModuleList(
+            [
+                conv_bn(c384, c384, (1, 3), padding=(0, 1)),
+                conv_bn(c384, c384, (3, 1), padding=(1, 0)),
+            ]
+        )
         self.pool = pool_branch(c_in, ch(192))
         self.c_out = ch(320) + 4 * c384 + ch(192)
 
     def forward(self, x):
         a, d = self.b3(x), self.b3d(x)
-        return torch.cat([self.b1(x), *(m(a) for m in self.split), *(m(d) for m in self.split_d), self.pool(x)], 1)
+        return torch.cat(
+            [
+                self.b1(x),
+                *(m(a) for m in self.split),
+                *(m(d) for m in self.split_d),
+                self.pool(x),
+            ],
+            1,
+        )
 
 
 # --- book/deepfake/temporal.md ---
@@ -146,30 +188,38 @@ class InceptionV3Features(nn.Module):
         output (N, num_features).
     """
 
-    head_convention = "softmax-index1-fake"   # used when a classifier head is put on top
+    head_convention = "softmax-index1-fake"  # used when a classifier head is put on top
     input_range = (-1.0, 1.0)
 
-    def __init__(self, width: float = 1.0, input_size: int = 299, bn_momentum: float = 0.01):
+    def __init__(
+        self, width: float = 1.0, input_size: int = 299, bn_momentum: float = 0.01
+    ):
         super().__init__()
         if not 0 < width <= 1.0 or input_size < 75:
-            raise ValueError(f"InceptionV3Features: need 0 < width <= 1 and input_size >= 75, "
-                             f"got width {width} and input_size {input_size}")
+            raise ValueError(
+                f"InceptionV3Features: need 0 < width <= 1 and input_size >= 75, "
+                f"got width {width} and input_size {input_size}"
+            )
         ch = lambda c: max(4, int(round(c * width)))  # noqa: E731
         self.input_size = input_size
         self.stem = nn.Sequential(
-            conv_bn(3, ch(32), 3, 2), conv_bn(ch(32), ch(32), 3),            # 149, 147
-            conv_bn(ch(32), ch(64), 3, padding=1), nn.MaxPool2d(3, 2),       # 147, 73
-            conv_bn(ch(64), ch(80), 1), conv_bn(ch(80), ch(192), 3),         # 73, 71
-            nn.MaxPool2d(3, 2))                                              # 35
+            conv_bn(3, ch(32), 3, 2),
+            conv_bn(ch(32), ch(32), 3),  # 149, 147
+            conv_bn(ch(32), ch(64), 3, padding=1),
+            nn.MaxPool2d(3, 2),  # 147, 73
+            conv_bn(ch(64), ch(80), 1),
+            conv_bn(ch(80), ch(192), 3),  # 73, 71
+            nn.MaxPool2d(3, 2),
+        )  # 35
         modules = [InceptionA(ch(192), 32, ch)]
         for pool in (64, 64):
-            modules.append(InceptionA(modules[-1].c_out, pool, ch))         # 35 x 35
+            modules.append(InceptionA(modules[-1].c_out, pool, ch))  # 35 x 35
         modules.append(ReductionA(modules[-1].c_out, ch))
         for c7 in (128, 160, 160, 192):
-            modules.append(InceptionB(modules[-1].c_out, c7, ch))           # 17 x 17
+            modules.append(InceptionB(modules[-1].c_out, c7, ch))  # 17 x 17
         modules.append(ReductionB(modules[-1].c_out, ch))
         for _ in range(2):
-            modules.append(InceptionC(modules[-1].c_out, ch))               # 8 x 8
+            modules.append(InceptionC(modules[-1].c_out, ch))  # 8 x 8
         self.mixed = nn.Sequential(*modules)
         self.num_features = modules[-1].c_out
         for m in self.modules():
@@ -178,7 +228,7 @@ class InceptionV3Features(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_image_batch(x, 3, self.input_size, "InceptionV3Features")
-        return self.mixed(self.stem(x)).mean(dim=(2, 3))   # (N, num_features)
+        return self.mixed(self.stem(x)).mean(dim=(2, 3))  # (N, num_features)
 
 
 # --- book/deepfake/temporal.md ---
@@ -186,14 +236,20 @@ import torch
 from torch import nn
 
 
-def check_sequence(x: torch.Tensor, key: str, tail: tuple, min_frames: int, name: str) -> None:
+def check_sequence(
+    x: torch.Tensor, key: str, tail: tuple, min_frames: int, name: str
+) -> None:
     """A clip input (N, T, *tail) with at least ``min_frames`` frames, or a ValueError naming both shapes."""
     want = "(N, T, " + ", ".join(map(str, tail)) + f") with T >= {min_frames}"
     if x.dim() != 2 + len(tail) or tuple(x.shape[2:]) != tuple(tail):
-        raise ValueError(f"{name}: {key!r} must have shape {want}, got {tuple(x.shape)}")
+        raise ValueError(
+            f"{name}: {key!r} must have shape {want}, got {tuple(x.shape)}"
+        )
     if x.shape[1] < min_frames:
-        raise ValueError(f"{name}: {key!r} has {x.shape[1]} frames, fewer than the {min_frames} it needs "
-                         f"(expected {want}, got {tuple(x.shape)})")
+        raise ValueError(
+            f"{name}: {key!r} has {x.shape[1]} frames, fewer than the {min_frames} it needs "
+            f"(expected {want}, got {tuple(x.shape)})"
+        )
 
 
 class RecurrentDetector(nn.Module):
@@ -216,23 +272,43 @@ class RecurrentDetector(nn.Module):
 
     head_convention = "softmax-index1-fake"
 
-    def __init__(self, encoder: nn.Module | None = None, feature_size: int | None = None, hidden: int = 2048,
-                 fc: int = 512, dropout: float = 0.5, min_frames: int = 2):
+    def __init__(
+        self,
+        encoder: nn.Module | None = None,
+        feature_size: int | None = None,
+        hidden: int = 2048,
+        fc: int = 512,
+        dropout: float = 0.5,
+        min_frames: int = 2,
+    ):
         super().__init__()
         if encoder is None and feature_size is None:
-            raise ValueError("RecurrentDetector: give a frame encoder or the feature_size of precomputed features")
+            raise ValueError(
+                "RecurrentDetector: give a frame encoder or the feature_size of precomputed features"
+            )
         if encoder is not None:
             feature_size = encoder.num_features
             self.input_range = tuple(getattr(encoder, "input_range", (0.0, 1.0)))
         if min(feature_size, hidden, fc) < 1 or min_frames < 1 or not 0 <= dropout < 1:
-            raise ValueError(f"RecurrentDetector: need positive sizes, min_frames >= 1 and 0 <= dropout < 1, got "
-                             f"feature_size {feature_size}, hidden {hidden}, fc {fc}, min_frames {min_frames}, "
-                             f"dropout {dropout}")
-        self.encoder, self.feature_size, self.min_frames = encoder, feature_size, min_frames
+            raise ValueError(
+                f"RecurrentDetector: need positive sizes, min_frames >= 1 and 0 <= dropout < 1, got "
+                f"feature_size {feature_size}, hidden {hidden}, fc {fc}, min_frames {min_frames}, "
+                f"dropout {dropout}"
+            )
+        self.encoder, self.feature_size, self.min_frames = (
+            encoder,
+            feature_size,
+            min_frames,
+        )
         self.inputs = ("video",) if encoder is not None else ("features",)
         self.lstm = nn.LSTM(feature_size, hidden, batch_first=True)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, fc), nn.ReLU(),
-                                  nn.Dropout(dropout), nn.Linear(fc, 2))
+        self.head = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(hidden, fc),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(fc, 2),
+        )
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         """(N, T, feature_size): the encoder run on every frame of a video, or the features as given."""
@@ -252,7 +328,7 @@ class RecurrentDetector(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         states, _ = self.lstm(self.frame_features(x))
-        return self.head(states[:, -1])     # (N, 2)
+        return self.head(states[:, -1])  # (N, 2)
 
 
 # --- book/deepfake/temporal.md ---
@@ -295,12 +371,18 @@ class FeatureClips(Dataset):
     A sample: features (frames, F), label, method.
     """
 
-    def __init__(self, features: torch.Tensor, labels, methods=None, frames: int | None = None):
+    def __init__(
+        self, features: torch.Tensor, labels, methods=None, frames: int | None = None
+    ):
         if features.dim() != 3 or len(features) != len(labels):
-            raise ValueError(f"FeatureClips: need (N, T, F) features and N labels, got {tuple(features.shape)} "
-                             f"and {len(labels)} labels")
+            raise ValueError(
+                f"FeatureClips: need (N, T, F) features and N labels, got {tuple(features.shape)} "
+                f"and {len(labels)} labels"
+            )
         self.features, self.labels = features, torch.as_tensor(labels).long()
-        self.methods = np.asarray(methods if methods is not None else ["?"] * len(labels))
+        self.methods = np.asarray(
+            methods if methods is not None else ["?"] * len(labels)
+        )
         t = features.shape[1]
         self.frames = t if frames is None else int(frames)
         if not 1 <= self.frames <= t:
@@ -310,20 +392,39 @@ class FeatureClips(Dataset):
         return len(self.labels)
 
     def __getitem__(self, i: int) -> dict:
-        return {"features": self.features[i, :self.frames], "label": int(self.labels[i]), "method": self.methods[i]}
+        return {
+            "features": self.features[i, : self.frames],
+            "label": int(self.labels[i]),
+            "method": self.methods[i],
+        }
 
-    def select(self, method: str | None = None, frames: int | None = None) -> "FeatureClips":
+    def select(
+        self, method: str | None = None, frames: int | None = None
+    ) -> "FeatureClips":
         """The clips of one forgery's pairs and/or a shorter prefix of every clip."""
         keep = np.ones(len(self), bool) if method is None else self.methods == method
         if not keep.any():
-            raise ValueError(f"FeatureClips.select: no clips of method {method!r}; there are {sorted(set(self.methods))}")
+            raise ValueError(
+                f"FeatureClips.select: no clips of method {method!r}; there are {sorted(set(self.methods))}"
+            )
         idx = torch.from_numpy(np.flatnonzero(keep))
-        return FeatureClips(self.features[idx], self.labels[idx], self.methods[keep], frames or self.frames)
+        return FeatureClips(
+            self.features[idx],
+            self.labels[idx],
+            self.methods[keep],
+            frames or self.frames,
+        )
 
     def standardised(self, stats=None):
         """(standardised copy, (mean, std)): per-feature statistics of this set, or the ``stats`` given."""
-        mean, std = stats if stats is not None else (self.features.mean((0, 1)), self.features.std((0, 1)) + 1e-6)
-        return FeatureClips((self.features - mean) / std, self.labels, self.methods, self.frames), (mean, std)
+        mean, std = (
+            stats
+            if stats is not None
+            else (self.features.mean((0, 1)), self.features.std((0, 1)) + 1e-6)
+        )
+        return FeatureClips(
+            (self.features - mean) / std, self.labels, self.methods, self.frames
+        ), (mean, std)
 
 
 @torch.no_grad()
@@ -334,15 +435,22 @@ def encode_clips(encoder: nn.Module, items, batch_frames: int = 512) -> FeatureC
     mode = encoder.training
     encoder.eval()
     try:
-        videos = torch.stack([s["video"] for s in items])                       # (N, T, 3, S, S)
+        videos = torch.stack([s["video"] for s in items])  # (N, T, 3, S, S)
         n, t = videos.shape[:2]
         frames = videos.flatten(0, 1) * (hi - lo) + lo
-        features = torch.cat([encoder(f) for f in frames.split(batch_frames)]).view(n, t, -1)
+        features = torch.cat([encoder(f) for f in frames.split(batch_frames)]).view(
+            n, t, -1
+        )
     finally:
         encoder.train(mode)
     labels = [s["label"] for s in items]
-    fakes = {i // 2: s["method"] for i, s in enumerate(items) if s["label"] == 1}  # pairs: real 2k, fake 2k + 1
-    methods = [s["method"] if s["label"] == 1 else fakes.get(i // 2, "real") for i, s in enumerate(items)]
+    fakes = {
+        i // 2: s["method"] for i, s in enumerate(items) if s["label"] == 1
+    }  # pairs: real 2k, fake 2k + 1
+    methods = [
+        s["method"] if s["label"] == 1 else fakes.get(i // 2, "real")
+        for i, s in enumerate(items)
+    ]
     return FeatureClips(features, labels, methods)
 
 
@@ -365,7 +473,9 @@ class FrameAverage(nn.Module):
 
     def frame_logits(self, x: torch.Tensor) -> torch.Tensor:
         """(N, T, 2): the score of every frame on its own."""
-        check_sequence(x, "features", (self.feature_size,), self.min_frames, type(self).__name__)
+        check_sequence(
+            x, "features", (self.feature_size,), self.min_frames, type(self).__name__
+        )
         return self.fc(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -14,23 +14,43 @@ def check_image_batch(x: torch.Tensor, channels: int, size: int, name: str) -> N
     """
     expected = f"(N, {channels}, {size}, {size})"
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor of shape {expected}, got {type(x).__name__}")
+        raise TypeError(
+            f"{name}: expected a torch.Tensor of shape {expected}, got {type(x).__name__}"
+        )
     if x.dim() != 4 or tuple(x.shape[1:]) != (channels, size, size):
-        raise ValueError(f"{name}: expected input of shape {expected}, got {tuple(x.shape)}")
+        raise ValueError(
+            f"{name}: expected input of shape {expected}, got {tuple(x.shape)}"
+        )
 
 
-PIXEL_KEYS = ("image", "video", "eyes", "mouth")  # inputs in [0, 1] that Detector maps to the model's range
-CLIP_KEYS = ("video", "eyes", "mouth", "audio", "mfcc", "features")  # inputs that make a sample a clip
+PIXEL_KEYS = (
+    "image",
+    "video",
+    "eyes",
+    "mouth",
+)  # inputs in [0, 1] that Detector maps to the model's range
+CLIP_KEYS = (
+    "video",
+    "eyes",
+    "mouth",
+    "audio",
+    "mfcc",
+    "features",
+)  # inputs that make a sample a clip
 
 
 def _check_pixels(x: torch.Tensor, key: str, name: str) -> None:
     """Pixel inputs must be floating point in [0, 1]: the commonest silent error is a uint8 or 0..255 image."""
     if not torch.is_floating_point(x):
-        raise TypeError(f"{name}: {key!r} must be a floating-point tensor in [0, 1], got {x.dtype}; "
-                        f"convert uint8 images with x.float() / 255")
+        raise TypeError(
+            f"{name}: {key!r} must be a floating-point tensor in [0, 1], got {x.dtype}; "
+            f"convert uint8 images with x.float() / 255"
+        )
     if x.numel() and (x.min() < -0.01 or x.max() > 1.01):
-        raise ValueError(f"{name}: {key!r} must lie in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]"
-                         + ("; divide 0..255 images by 255" if x.max() > 2 else ""))
+        raise ValueError(
+            f"{name}: {key!r} must lie in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]"
+            + ("; divide 0..255 images by 255" if x.max() > 2 else "")
+        )
 
 
 class Detector(nn.Module):
@@ -62,8 +82,10 @@ class Detector(nn.Module):
         super().__init__()
         convention = convention or getattr(model, "head_convention", None)
         if convention not in self.CONVENTIONS:
-            raise ValueError(f"Detector: unknown head convention {convention!r}; "
-                             f"expected one of {self.CONVENTIONS}")
+            raise ValueError(
+                f"Detector: unknown head convention {convention!r}; "
+                f"expected one of {self.CONVENTIONS}"
+            )
         self.model = model
         self.convention = convention
         self.input_range = tuple(getattr(model, "input_range", (0.0, 1.0)))
@@ -77,41 +99,57 @@ class Detector(nn.Module):
 
     def _head(self, *args) -> torch.Tensor:
         if self.convention == "sigmoid-real":
-            return -self.model.logit(*args)[..., 0]   # log-odds of fake = -(log-odds of real)
+            return -self.model.logit(*args)[
+                ..., 0
+            ]  # log-odds of fake = -(log-odds of real)
         z = self.model(*args)
         if self.convention == "logit-fake":
-            return z[..., 0]                          # (N,) or (N, T)
-        return z[..., 1] - z[..., 0]                  # softmax(z)[1] = sigmoid(z1 - z0)
+            return z[..., 0]  # (N,) or (N, T)
+        return z[..., 1] - z[..., 0]  # softmax(z)[1] = sigmoid(z1 - z0)
 
     def forward(self, x) -> torch.Tensor:
         if isinstance(x, dict):
             keys = self.inputs
             if keys == ("image",) and "image" not in x and "video" in x:
-                keys = ("video",)                     # a frame model on the frames of clips
+                keys = ("video",)  # a frame model on the frames of clips
             missing = [k for k in keys if k not in x]
             if missing:
-                raise KeyError(f"Detector({self.name}): the model reads {keys}, but the batch has no "
-                               f"{missing}; its keys are {sorted(x)}")
+                raise KeyError(
+                    f"Detector({self.name}): the model reads {keys}, but the batch has no "
+                    f"{missing}; its keys are {sorted(x)}"
+                )
             args = [x[k] for k in keys]
         else:
             keys, args = self.inputs[:1], [x]
         if not all(isinstance(a, torch.Tensor) for a in args):
-            raise TypeError(f"Detector({self.name}): inputs {keys} must be tensors, "
-                            f"got {[type(a).__name__ for a in args]}")
+            raise TypeError(
+                f"Detector({self.name}): inputs {keys} must be tensors, "
+                f"got {[type(a).__name__ for a in args]}"
+            )
         param = next(self.model.parameters(), None)
         device = param.device if param is not None else args[0].device
         lo, hi = self.input_range
         ready = []
         for key, a in zip(keys, args):
             a = a.to(device)
-            if param is not None and torch.is_floating_point(a) and a.dtype != param.dtype:
-                raise TypeError(f"Detector({self.name}): {key!r} is {a.dtype}, but the model's weights are "
-                                f"{param.dtype}; convert the input with .to({param.dtype})")
-            if key in PIXEL_KEYS or (not isinstance(x, dict) and self.inputs == ("image",)):
+            if (
+                param is not None
+                and torch.is_floating_point(a)
+                and a.dtype != param.dtype
+            ):
+                raise TypeError(
+                    f"Detector({self.name}): {key!r} is {a.dtype}, but the model's weights are "
+                    f"{param.dtype}; convert the input with .to({param.dtype})"
+                )
+            if key in PIXEL_KEYS or (
+                not isinstance(x, dict) and self.inputs == ("image",)
+            ):
                 _check_pixels(a, key, f"Detector({self.name})")
-                a = a * (hi - lo) + lo                # [0, 1] -> the model's range
+                a = a * (hi - lo) + lo  # [0, 1] -> the model's range
             ready.append(a)
-        if self.inputs == ("image",) and ready[0].dim() == 5:  # clips (N, T, 3, H, W): score every frame
+        if (
+            self.inputs == ("image",) and ready[0].dim() == 5
+        ):  # clips (N, T, 3, H, W): score every frame
             n, t = ready[0].shape[:2]
             return self._head(ready[0].flatten(0, 1)).view(n, t)
         return self._head(*ready)
@@ -136,15 +174,22 @@ def _unpack(batch):
     """(inputs, labels, video ids or None) from a batch dict, or from a tuple (images, labels[, video ids])."""
     if isinstance(batch, dict):
         if "label" not in batch:
-            raise KeyError(f"a batch must carry 'label' (1 = fake, 0 = real); its keys are {sorted(batch)}")
+            raise KeyError(
+                f"a batch must carry 'label' (1 = fake, 0 = real); its keys are {sorted(batch)}"
+            )
         return batch, batch["label"], batch.get("video_id")
     if isinstance(batch, (list, tuple)) and len(batch) in (2, 3):
         return batch[0], batch[1], batch[2] if len(batch) == 3 else None
-    raise TypeError(f"a batch must be a dict with named keys or a tuple (images, labels[, video ids]), "
-                    f"got {type(batch).__name__}" + (f" of length {len(batch)}" if hasattr(batch, "__len__") else ""))
+    raise TypeError(
+        f"a batch must be a dict with named keys or a tuple (images, labels[, video ids]), "
+        f"got {type(batch).__name__}"
+        + (f" of length {len(batch)}" if hasattr(batch, "__len__") else "")
+    )
 
 
-def detector_loss(fake_logit: torch.Tensor, label: torch.Tensor, loss: str = "bce") -> torch.Tensor:
+def detector_loss(
+    fake_logit: torch.Tensor, label: torch.Tensor, loss: str = "bce"
+) -> torch.Tensor:
     """The training loss on fake logits, (N,) or (N, T) for the frames of clips; ``label`` (N,) is 1
     for fake, 0 for real.
 
@@ -153,12 +198,18 @@ def detector_loss(fake_logit: torch.Tensor, label: torch.Tensor, loss: str = "bc
     same whether the probability is of real or of fake, since (1-p) - (1-y) = -(p - y)).
     """
     label = torch.as_tensor(label).to(fake_logit.device).float()
-    if fake_logit.dim() == 2 and label.dim() == 1:  # frame logits (N, T) of clips: every frame has its clip's label
+    if (
+        fake_logit.dim() == 2 and label.dim() == 1
+    ):  # frame logits (N, T) of clips: every frame has its clip's label
         label = label[:, None].expand_as(fake_logit)
     if label.shape != fake_logit.shape:
-        raise ValueError(f"detector_loss: {tuple(label.shape)} labels for {tuple(fake_logit.shape)} logits")
+        raise ValueError(
+            f"detector_loss: {tuple(label.shape)} labels for {tuple(fake_logit.shape)} logits"
+        )
     if label.numel() and ((label != 0) & (label != 1)).any():
-        raise ValueError(f"detector_loss: labels must be 0 (real) or 1 (fake), got {label.unique().tolist()}")
+        raise ValueError(
+            f"detector_loss: labels must be 0 (real) or 1 (fake), got {label.unique().tolist()}"
+        )
     if loss == "bce":
         return F.binary_cross_entropy_with_logits(fake_logit, label)
     if loss == "mse":
@@ -181,9 +232,10 @@ class EvalResult:
     names the clip of each frame, or is None for still images) or ``"clip"`` (a clip model's own score
     of a whole clip).
     """
+
     labels: np.ndarray
-    scores: np.ndarray                     # P(fake) per frame or per clip
-    videos: np.ndarray | None = None       # video id per score, where scores come from clips
+    scores: np.ndarray  # P(fake) per frame or per clip
+    videos: np.ndarray | None = None  # video id per score, where scores come from clips
     threshold: float = 0.5
     loss: float = float("nan")
     level: str = "frame"
@@ -197,6 +249,7 @@ class EvalResult:
         """ROC AUC (scikit-learn) at the level scored: frames, or clips for a clip model; NaN where
         the set holds only one class."""
         from sklearn.metrics import roc_auc_score
+
         if len(np.unique(self.labels)) < 2:
             return float("nan")
         return float(roc_auc_score(self.labels, self.scores))
@@ -213,7 +266,9 @@ class EvalResult:
             return self.labels, self.scores
         if self.videos is None:
             raise ValueError("EvalResult.video_level: this test set has no video ids")
-        ids, first, inverse = np.unique(self.videos, return_index=True, return_inverse=True)
+        ids, first, inverse = np.unique(
+            self.videos, return_index=True, return_inverse=True
+        )
         scores = np.bincount(inverse, self.scores) / np.bincount(inverse)
         return self.labels[first], scores
 
@@ -221,16 +276,24 @@ class EvalResult:
     def video_auc(self) -> float:
         """Video-level ROC AUC, or NaN where there are no clips."""
         from sklearn.metrics import roc_auc_score
+
         if self.videos is None and self.level == "frame":
             return float("nan")
         labels, scores = self.video_level()
-        return float(roc_auc_score(labels, scores)) if len(np.unique(labels)) == 2 else float("nan")
+        return (
+            float(roc_auc_score(labels, scores))
+            if len(np.unique(labels)) == 2
+            else float("nan")
+        )
 
     @property
     def confusion(self) -> np.ndarray:
         """2x2 counts, rows = true class (real, fake), columns = predicted class (real, fake)."""
         from sklearn.metrics import confusion_matrix
-        return confusion_matrix(self.labels, self.scores >= self.threshold, labels=[0, 1])
+
+        return confusion_matrix(
+            self.labels, self.scores >= self.threshold, labels=[0, 1]
+        )
 
     def summary(self) -> str:
         if self.level == "clip":
@@ -242,7 +305,9 @@ class EvalResult:
 
 
 @torch.no_grad()
-def evaluate(detector: Detector, loader, threshold: float = 0.5, loss: str = "bce") -> EvalResult:
+def evaluate(
+    detector: Detector, loader, threshold: float = 0.5, loss: str = "bce"
+) -> EvalResult:
     """Score every batch of ``loader`` (see the batch format; label 1 = fake) in evaluation mode.
 
     A frame model given clips scores every frame (each labelled as its clip) and a video by the mean
@@ -254,11 +319,11 @@ def evaluate(detector: Detector, loader, threshold: float = 0.5, loss: str = "bc
     for batch in loader:
         x, y, v = _unpack(batch)
         y = torch.as_tensor(y).reshape(-1)
-        z = detector(x)                                   # (N,) or (N, T) fake logits
+        z = detector(x)  # (N,) or (N, T) fake logits
         losses += detector_loss(z, y, loss).item() * len(y)
         n += len(y)
         clip_ids = n_clips + np.arange(len(y))
-        if z.dim() == 2:                                  # the frames of clips
+        if z.dim() == 2:  # the frames of clips
             t = z.shape[1]
             labels.append(np.repeat(y.numpy(), t))
             videos.append(np.repeat(clip_ids, t))
@@ -274,8 +339,14 @@ def evaluate(detector: Detector, loader, threshold: float = 0.5, loss: str = "bc
         raise ValueError("evaluate: the loader yielded no batches")
     if videos and len(videos) != len(labels):
         raise ValueError("evaluate: some batches carry video ids and some do not")
-    return EvalResult(np.concatenate(labels).astype(int), np.concatenate(scores),
-                      np.concatenate(videos) if videos else None, threshold, losses / n, level)
+    return EvalResult(
+        np.concatenate(labels).astype(int),
+        np.concatenate(scores),
+        np.concatenate(videos) if videos else None,
+        threshold,
+        losses / n,
+        level,
+    )
 
 
 # --- book/deepfake/training.md ---
@@ -293,9 +364,17 @@ def _progress(iterable, **kwargs):
     return tqdm(iterable, disable=not sys.stdout.isatty(), leave=False, **kwargs)
 
 
-def train_detector(detector: Detector, train_loader, val_loader=None, epochs: int = 5,
-                   lr: float = 1e-3, weight_decay: float = 0.0, loss: str = "bce",
-                   keep_best: bool = True, verbose: bool = True) -> list[dict]:
+def train_detector(
+    detector: Detector,
+    train_loader,
+    val_loader=None,
+    epochs: int = 5,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    loss: str = "bce",
+    keep_best: bool = True,
+    verbose: bool = True,
+) -> list[dict]:
     """Train with Adam, validate after every epoch, keep the weights of the best validation AUC.
 
     Seed the run first (``yangbook.utils.set_seed``): initialisation, dropout and shuffling all
@@ -315,8 +394,11 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
     """
     if epochs < 1:
         raise ValueError(f"train_detector: epochs must be at least 1, got {epochs}")
-    opt = torch.optim.Adam([p for p in detector.parameters() if p.requires_grad],
-                           lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.Adam(
+        [p for p in detector.parameters() if p.requires_grad],
+        lr=lr,
+        weight_decay=weight_decay,
+    )
     history, best, best_state = [], None, None
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -335,7 +417,12 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
         row = {"epoch": epoch, "train_loss": total / max(n, 1)}
         if val_loader is not None:
             res = evaluate(detector, val_loader, loss=loss)
-            row.update(val_loss=res.loss, val_acc=res.accuracy, val_auc=res.auc, val_video_auc=res.video_auc)
+            row.update(
+                val_loss=res.loss,
+                val_acc=res.accuracy,
+                val_auc=res.auc,
+                val_video_auc=res.video_auc,
+            )
             # best AUC; among equal AUCs, the lower validation loss
             score = (res.auc if not np.isnan(res.auc) else res.accuracy, -res.loss)
             if keep_best and (best is None or score > best):
@@ -343,9 +430,15 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
         row["seconds"] = time.perf_counter() - start
         history.append(row)
         if verbose:
-            print(f"epoch {epoch:2d}  train loss {row['train_loss']:.4f}" + (
-                f"  val loss {row['val_loss']:.4f}  val acc {row['val_acc']:.3f}  val AUC {row['val_auc']:.3f}"
-                if val_loader is not None else "") + f"  ({row['seconds']:.1f} s)")
+            print(
+                f"epoch {epoch:2d}  train loss {row['train_loss']:.4f}"
+                + (
+                    f"  val loss {row['val_loss']:.4f}  val acc {row['val_acc']:.3f}  val AUC {row['val_auc']:.3f}"
+                    if val_loader is not None
+                    else ""
+                )
+                + f"  ({row['seconds']:.1f} s)"
+            )
     if best_state is not None:
         detector.load_state_dict(best_state)
     return history
@@ -353,6 +446,7 @@ def train_detector(detector: Detector, train_loader, val_loader=None, epochs: in
 
 # --- book/deepfake/training.md ---
 from yangbook.utils import book_seed
+
 
 def dataset_tensors(dataset, keys=("image", "label")) -> tuple:
     """Every sample of ``dataset``, stacked per key: tensors for tensor values, a tensor for numbers,
@@ -362,8 +456,10 @@ def dataset_tensors(dataset, keys=("image", "label")) -> tuple:
     items = [dataset[i] for i in range(len(dataset))]
     missing = [k for k in keys if k not in items[0]]
     if missing:
-        raise KeyError(f"dataset_tensors: samples of {type(dataset).__name__} have no {missing} "
-                       f"(they have {sorted(items[0])})")
+        raise KeyError(
+            f"dataset_tensors: samples of {type(dataset).__name__} have no {missing} "
+            f"(they have {sorted(items[0])})"
+        )
     out = []
     for key in keys:
         values = [item[key] for item in items]
@@ -380,21 +476,38 @@ class ImageBatches:
     """Batches of preloaded images for ``train_detector`` and ``evaluate``: dicts with ``image`` and
     ``label``, reshuffled on every pass when ``shuffle`` (by its own generator, so a run is repeatable)."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 32,
-                 shuffle: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        seed: int = 0,
+    ):
         if len(images) != len(labels) or len(images) == 0 or batch_size < 1:
-            raise ValueError(f"ImageBatches: need as many labels as images, at least one, and batch_size >= 1; "
-                             f"got {len(images)} images, {len(labels)} labels, batch_size {batch_size}")
-        self.images, self.labels, self.batch_size, self.shuffle = images, labels, batch_size, shuffle
+            raise ValueError(
+                f"ImageBatches: need as many labels as images, at least one, and batch_size >= 1; "
+                f"got {len(images)} images, {len(labels)} labels, batch_size {batch_size}"
+            )
+        self.images, self.labels, self.batch_size, self.shuffle = (
+            images,
+            labels,
+            batch_size,
+            shuffle,
+        )
         self.generator = torch.Generator().manual_seed(book_seed(seed))
 
     def __len__(self) -> int:
         return -(-len(self.images) // self.batch_size)
 
     def __iter__(self):
-        order = torch.randperm(len(self.images), generator=self.generator) if self.shuffle else torch.arange(len(self.images))
+        order = (
+            torch.randperm(len(self.images), generator=self.generator)
+            if self.shuffle
+            else torch.arange(len(self.images))
+        )
         for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             yield {"image": self.images[idx], "label": self.labels[idx]}
 
 
@@ -403,14 +516,20 @@ def plot_roc(results: dict, ax=None, title: str = "ROC curve"):
     """ROC curves of several ``EvalResult``s on one axes; the legend gives each AUC."""
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
+
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 4))
     for name, res in results.items():
         fpr, tpr, _ = roc_curve(res.labels, res.scores)
         ax.plot(fpr, tpr, label=f"{name} (AUC {res.auc:.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance")
-    ax.set(xlabel="false positive rate (real called fake)", ylabel="true positive rate (fake caught)",
-           title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="false positive rate (real called fake)",
+        ylabel="true positive rate (fake caught)",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(loc="lower right", fontsize=8)
     return ax
 
@@ -418,16 +537,30 @@ def plot_roc(results: dict, ax=None, title: str = "ROC curve"):
 def plot_confusion(result: EvalResult, ax=None, title: str = "confusion matrix"):
     """The 2x2 confusion matrix of one ``EvalResult`` with counts in the cells."""
     import matplotlib.pyplot as plt
+
     if ax is None:
         _, ax = plt.subplots(figsize=(3.2, 3))
     cm = result.confusion
     ax.imshow(cm, cmap="Blues")
     for i in range(2):
         for j in range(2):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
-                    color="white" if cm[i, j] > cm.max() / 2 else "black")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["real", "fake"], yticklabels=["real", "fake"],
-           xlabel="predicted", ylabel="true", title=title)
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                color="white" if cm[i, j] > cm.max() / 2 else "black",
+            )
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["real", "fake"],
+        yticklabels=["real", "fake"],
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
     return ax
 
 
@@ -444,7 +577,11 @@ import torch
 def store_dir() -> Path:
     """The folder of stored detectors: ``$YANGBOOK_STORE``, else ``~/.cache/yangbook/detectors``."""
     root = os.environ.get("YANGBOOK_STORE")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "yangbook" / "detectors"
+    return (
+        Path(root).expanduser()
+        if root
+        else Path.home() / ".cache" / "yangbook" / "detectors"
+    )
 
 
 def code_digest() -> str:
@@ -465,13 +602,24 @@ def run_key(config: dict) -> str:
     try:
         text = json.dumps(config, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"run_key: the configuration must be plain JSON (str, int, float, bool, None, "
-                        f"lists and dicts), got {config!r}: {err}") from None
+        raise TypeError(
+            f"run_key: the configuration must be plain JSON (str, int, float, bool, None, "
+            f"lists and dicts), got {config!r}: {err}"
+        ) from None
     h = hashlib.sha256()
     from yangbook.utils import seed_base
 
-    machine = [os.environ.get(v, "") for v in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")]
-    for part in (text, code_digest(), torch.__version__, str(torch.get_num_threads()), str(seed_base()), *machine):
+    machine = [
+        os.environ.get(v, "") for v in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+    ]
+    for part in (
+        text,
+        code_digest(),
+        torch.__version__,
+        str(torch.get_num_threads()),
+        str(seed_base()),
+        *machine,
+    ):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:24]
@@ -499,7 +647,9 @@ def trained(config: dict, build, train, seed: int | None = None):
         raise TypeError(f"trained: config must be a dict, got {type(config).__name__}")
     if seed is None:
         if "seed" not in config:
-            raise ValueError("trained: give a seed, or a 'seed' entry in the configuration")
+            raise ValueError(
+                "trained: give a seed, or a 'seed' entry in the configuration"
+            )
         seed = config["seed"]
     config = {**config, "seed": seed}
     key = run_key(config)
@@ -509,18 +659,37 @@ def trained(config: dict, build, train, seed: int | None = None):
     if path.is_file():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         if saved.get("config") != json.loads(json.dumps(config, sort_keys=True)):
-            raise RuntimeError(f"trained: {path} holds another configuration; delete the file")
+            raise RuntimeError(
+                f"trained: {path} holds another configuration; delete the file"
+            )
         detector.load_state_dict(saved["state_dict"])
-        record = {"key": key, "config": config, "history": saved["history"],
-                  "train_seconds": saved["train_seconds"], "hit": True}
+        record = {
+            "key": key,
+            "config": config,
+            "history": saved["history"],
+            "train_seconds": saved["train_seconds"],
+            "hit": True,
+        }
         return detector.eval(), record
     start = time.perf_counter()
     history = train(detector)
     seconds = time.perf_counter() - start
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save({"config": config, "state_dict": detector.state_dict(), "history": history,
-                "train_seconds": seconds}, partial)
-    partial.replace(path)       # atomic: a reader never sees half a file
-    return detector.eval(), {"key": key, "config": config, "history": history,
-                             "train_seconds": seconds, "hit": False}
+    torch.save(
+        {
+            "config": config,
+            "state_dict": detector.state_dict(),
+            "history": history,
+            "train_seconds": seconds,
+        },
+        partial,
+    )
+    partial.replace(path)  # atomic: a reader never sees half a file
+    return detector.eval(), {
+        "key": key,
+        "config": config,
+        "history": history,
+        "train_seconds": seconds,
+        "hit": False,
+    }

@@ -16,9 +16,18 @@ class SeparableConv2d(nn.Module):
         input (N, c_in, H, W); output (N, c_out, H', W') with H' = H for stride 1 and padding (k-1)/2.
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1, padding: int = 1):
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        padding: int = 1,
+    ):
         super().__init__()
-        self.depthwise = nn.Conv2d(c_in, c_in, kernel_size, stride, padding, groups=c_in, bias=False)
+        self.depthwise = nn.Conv2d(
+            c_in, c_in, kernel_size, stride, padding, groups=c_in, bias=False
+        )
         self.pointwise = nn.Conv2d(c_in, c_out, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -43,11 +52,22 @@ def count_macs(model: nn.Module, x: torch.Tensor) -> int:
         nonlocal total
         if isinstance(module, nn.Conv2d):
             kh, kw = module.kernel_size
-            total += output.numel() // output.shape[0] * kh * kw * module.in_channels // module.groups
+            total += (
+                output.numel()
+                // output.shape[0]
+                * kh
+                * kw
+                * module.in_channels
+                // module.groups
+            )
         else:
             total += output.numel() // output.shape[0] * module.in_features
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     try:
         with torch.no_grad():
             model(x)
@@ -74,19 +94,33 @@ class XceptionBlock(nn.Module):
         grow_first: the first separable conv changes the width (``True``) or the last one does.
     """
 
-    def __init__(self, c_in: int, c_out: int, reps: int, stride: int = 1,
-                 start_with_relu: bool = True, grow_first: bool = True):
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        reps: int,
+        stride: int = 1,
+        start_with_relu: bool = True,
+        grow_first: bool = True,
+    ):
         super().__init__()
         if c_out != c_in or stride != 1:
-            self.skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            self.skip = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
         else:
             self.skip = nn.Identity()
-        widths = [c_in] + ([c_out] * reps if grow_first else [c_in] * (reps - 1) + [c_out])
+        widths = [c_in] + (
+            [c_out] * reps if grow_first else [c_in] * (reps - 1) + [c_out]
+        )
         layers = []
         for i in range(reps):
             if i > 0 or start_with_relu:
                 layers.append(nn.ReLU())
-            layers += [SeparableConv2d(widths[i], widths[i + 1]), nn.BatchNorm2d(widths[i + 1])]
+            layers += [
+                SeparableConv2d(widths[i], widths[i + 1]),
+                nn.BatchNorm2d(widths[i + 1]),
+            ]
         if stride != 1:
             layers.append(nn.MaxPool2d(3, stride, 1))
         self.rep = nn.Sequential(*layers)
@@ -122,29 +156,53 @@ class Xception(nn.Module):
     """
 
     head_convention = "softmax-index1-fake"
-    input_range = (-1.0, 1.0)           # Normalize(mean=0.5, std=0.5) of FaceForensics++
+    input_range = (-1.0, 1.0)  # Normalize(mean=0.5, std=0.5) of FaceForensics++
 
-    def __init__(self, num_classes: int = 2, width: float = 1.0, middle_blocks: int = 8,
-                 input_size: int = 299):
+    def __init__(
+        self,
+        num_classes: int = 2,
+        width: float = 1.0,
+        middle_blocks: int = 8,
+        input_size: int = 299,
+    ):
         super().__init__()
-        if not 0 < width <= 1.0 or middle_blocks < 0 or num_classes < 1 or input_size < 71:
-            raise ValueError(f"Xception: need 0 < width <= 1, middle_blocks >= 0, num_classes >= 1 and "
-                             f"input_size >= 71, got {width}, {middle_blocks}, {num_classes}, {input_size}")
+        if (
+            not 0 < width <= 1.0
+            or middle_blocks < 0
+            or num_classes < 1
+            or input_size < 71
+        ):
+            raise ValueError(
+                f"Xception: need 0 < width <= 1, middle_blocks >= 0, num_classes >= 1 and "
+                f"input_size >= 71, got {width}, {middle_blocks}, {num_classes}, {input_size}"
+            )
         ch = lambda c: max(8, int(round(c * width)))
-        c32, c64, c128, c256, c728, c1024, c1536, c2048 = map(ch, (32, 64, 128, 256, 728, 1024, 1536, 2048))
+        c32, c64, c128, c256, c728, c1024, c1536, c2048 = map(
+            ch, (32, 64, 128, 256, 728, 1024, 1536, 2048)
+        )
         self.input_size = input_size
         self.entry = nn.Sequential(
-            nn.Conv2d(3, c32, 3, 2, 0, bias=False), nn.BatchNorm2d(c32), nn.ReLU(),    # (N, 32, 149, 149)
-            nn.Conv2d(c32, c64, 3, bias=False), nn.BatchNorm2d(c64), nn.ReLU(),        # (N, 64, 147, 147)
-            XceptionBlock(c64, c128, 2, 2, start_with_relu=False),                    # (N, 128, 74, 74)
-            XceptionBlock(c128, c256, 2, 2),                                           # (N, 256, 37, 37)
-            XceptionBlock(c256, c728, 2, 2),                                           # (N, 728, 19, 19)
+            nn.Conv2d(3, c32, 3, 2, 0, bias=False),
+            nn.BatchNorm2d(c32),
+            nn.ReLU(),  # (N, 32, 149, 149)
+            nn.Conv2d(c32, c64, 3, bias=False),
+            nn.BatchNorm2d(c64),
+            nn.ReLU(),  # (N, 64, 147, 147)
+            XceptionBlock(c64, c128, 2, 2, start_with_relu=False),  # (N, 128, 74, 74)
+            XceptionBlock(c128, c256, 2, 2),  # (N, 256, 37, 37)
+            XceptionBlock(c256, c728, 2, 2),  # (N, 728, 19, 19)
         )
-        self.middle = nn.Sequential(*[XceptionBlock(c728, c728, 3) for _ in range(middle_blocks)])
+        self.middle = nn.Sequential(
+            *[XceptionBlock(c728, c728, 3) for _ in range(middle_blocks)]
+        )
         self.exit = nn.Sequential(
-            XceptionBlock(c728, c1024, 2, 2, grow_first=False),                        # (N, 1024, 10, 10)
-            SeparableConv2d(c1024, c1536), nn.BatchNorm2d(c1536), nn.ReLU(),
-            SeparableConv2d(c1536, c2048), nn.BatchNorm2d(c2048), nn.ReLU(),           # (N, 2048, 10, 10)
+            XceptionBlock(c728, c1024, 2, 2, grow_first=False),  # (N, 1024, 10, 10)
+            SeparableConv2d(c1024, c1536),
+            nn.BatchNorm2d(c1536),
+            nn.ReLU(),
+            SeparableConv2d(c1536, c2048),
+            nn.BatchNorm2d(c2048),
+            nn.ReLU(),  # (N, 2048, 10, 10)
         )
         self.num_features = c2048
         self.fc = nn.Linear(c2048, num_classes)
@@ -155,8 +213,8 @@ class Xception(nn.Module):
         return self.exit(self.middle(self.entry(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x).mean(dim=(2, 3))   # (N, 2048), global average pooling
-        return self.fc(f)                       # (N, num_classes)
+        f = self.features(x).mean(dim=(2, 3))  # (N, 2048), global average pooling
+        return self.fc(f)  # (N, num_classes)
 
 
 # --- book/deepfake/xception.md ---
@@ -166,11 +224,19 @@ from yangbook.deepfake.mesonet import Meso4
 from yangbook.deepfake.train import Detector, ImageBatches, train_detector, trained
 from yangbook.utils import one_thread
 
-COMPARED = {   # name: (configuration, network for a given input side, loss, epochs)
-    "Meso-4": ({"model": "Meso4", "bn_momentum": 0.1}, lambda size: Meso4(input_size=size, bn_momentum=0.1),
-               "mse", 6),
-    "Xception (reduced)": ({"model": "Xception", "width": 0.125, "middle_blocks": 2},
-                           lambda size: Xception(2, width=0.125, middle_blocks=2, input_size=size), "bce", 4),
+COMPARED = {  # name: (configuration, network for a given input side, loss, epochs)
+    "Meso-4": (
+        {"model": "Meso4", "bn_momentum": 0.1},
+        lambda size: Meso4(input_size=size, bn_momentum=0.1),
+        "mse",
+        6,
+    ),
+    "Xception (reduced)": (
+        {"model": "Xception", "width": 0.125, "middle_blocks": 2},
+        lambda size: Xception(2, width=0.125, middle_blocks=2, input_size=size),
+        "bce",
+        4,
+    ),
 }
 
 
@@ -181,13 +247,26 @@ def train_compared(name: str, seed: int, data: tuple):
     plain-JSON account of the data for the store; returns ``(detector, record)`` as ``trained`` does."""
     train_x, train_y, val_x, val_y, size, description = data
     model_config, network, loss, epochs = COMPARED[name]
-    config = {**model_config, "input_size": size, "data": description, "loss": loss, "epochs": epochs,
-              "lr": 1e-3, "seed": seed}
+    config = {
+        **model_config,
+        "input_size": size,
+        "data": description,
+        "loss": loss,
+        "epochs": epochs,
+        "lr": 1e-3,
+        "seed": seed,
+    }
 
     def fit(detector):
-        return train_detector(detector.to(memory_format=torch.channels_last),
-                              ImageBatches(train_x, train_y, 32, shuffle=True, seed=seed),
-                              ImageBatches(val_x, val_y, 100), epochs=epochs, lr=1e-3, loss=loss, verbose=False)
+        return train_detector(
+            detector.to(memory_format=torch.channels_last),
+            ImageBatches(train_x, train_y, 32, shuffle=True, seed=seed),
+            ImageBatches(val_x, val_y, 100),
+            epochs=epochs,
+            lr=1e-3,
+            loss=loss,
+            verbose=False,
+        )
 
     with one_thread():
         return trained(config, lambda: Detector(network(size)), fit)
