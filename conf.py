@@ -50,6 +50,7 @@ extensions = [
     "zhnotebooks",  # HTML zh: the downloads and the Colab notebook in Chinese (book/_ext/zhnotebooks.py)
     "claims",  # a sentence this machine's numbers do not bear out: a note on its page (book/_ext/claims.py)
     "codecells",  # HTML: long exported cells and cells that only show something are folded, with a summary
+    "tables",  # tables of results: labels translated from _ext/tables.po, outputs out of the page catalogues
     "contents",  # HTML: the landing page lists every chapter with its one-line description
     "notfound.extension",  # HTML: 404.html from book/404.md, with absolute links (sphinx-notfound-page)
 ]
@@ -74,6 +75,16 @@ nb_merge_streams = True
 # Anything a cell writes to stderr (a warning, a findfont or missing-glyph message) fails the build:
 # a page must not carry noise, and a figure must not silently draw boxes for missing characters.
 nb_output_stderr = "error"
+# A results table (yangbook.utils.Table) is MyST Markdown with its labels as a {tr} role (book/_ext/
+# tables.py); it also carries HTML for notebooks, but the book's HTML takes the Markdown, which the
+# LaTeX builder takes as well, so both get a real, translated table.
+nb_render_markdown_format = "myst"
+nb_mime_priority_overrides = [
+    (builder, "text/markdown", 25) for builder in ("html", "dirhtml", "singlehtml", "epub")
+]
+
+# Figures carry numbered captions ({glue:figure}); their labels are set per language in _per_language.
+numfig = True
 
 # -- Citations ----------------------------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]  # relative to the conf dir
@@ -189,6 +200,8 @@ def _per_language(app, config):
     # the date on the PDF's title page, without leading zeros: "December 1, 2026", "2026 年 12 月 1 日"
     config.today_fmt = {"en": "%B %-d, %Y", "zh_CN": "%Y 年 %-m 月 %-d 日"}[lang]
     config.html_title = TITLES[lang]
+    config.numfig_format = {"en": {"figure": "Figure %s", "table": "Table %s", "code-block": "Listing %s"},
+                            "zh_CN": {"figure": "图 %s", "table": "表 %s", "code-block": "代码 %s"}}[lang]
     # 404.html is served for any missing address, so its links are absolute: under the language's
     # folder of _build/html locally, under /<language>/<version>/ on Read the Docs (its canonical URL).
     if not os.environ.get("READTHEDOCS_CANONICAL_URL"):

@@ -454,3 +454,56 @@ def test_missing_page_shows_the_404_page_at_any_depth(html_dir, browser, lang, t
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- the reader's view of results: widths, alt text, captions (issue: the reader's view) ------------
+RESULT_PAGES = ["deepfake/benchmark", "transformer/experiments", "deepfake/blink", "deepfake/frequency", "tool"]
+_LAYOUT = """
+const article = document.querySelector('article.bd-article');
+const box = article.getBoundingClientRect();
+const scrolls = el => {  // an ancestor inside the article that scrolls sideways
+  for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+    const o = getComputedStyle(a).overflowX;
+    if ((o === 'auto' || o === 'scroll') && a.getBoundingClientRect().right <= box.right + 1) return true;
+  }
+  return false;
+};
+const wide = [];
+for (const el of article.querySelectorAll('div.cell_output pre, div.cell_output table, table.docutils, div.cell_output img, figure img')) {
+  const r = el.getBoundingClientRect();
+  if (r.width > 0 && r.right > box.right + 1 && !scrolls(el))
+    wide.push(el.tagName + ' ' + Math.round(r.width) + 'px: ' + (el.textContent || el.alt || '').slice(0, 60));
+}
+const images = [...article.querySelectorAll('img')];
+const noAlt = images.filter(i => !i.alt || i.alt === i.getAttribute('src') || i.alt.includes('_images/')).map(i => i.src);
+const noCaption = images.filter(i => !(i.closest('figure') && i.closest('figure').querySelector('figcaption'))).map(i => i.alt || i.src);
+const shrunk = images.filter(i => i.getAttribute('width') && i.clientWidth < 0.97 * Number(i.getAttribute('width')))
+  .map(i => i.alt.slice(0, 50) + ' ' + i.clientWidth + '/' + i.getAttribute('width'));
+return {wide, noAlt, noCaption, shrunk, tables: article.querySelectorAll('table').length};
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+@pytest.mark.parametrize("page", RESULT_PAGES)
+def test_results_fit_their_column_and_figures_are_captioned(site, browser, page, lang, width):
+    """No output block, table or image runs past the text column unless it scrolls sideways inside it;
+    every image has alt text and a caption; at 1400 px no figure is shrunk below its drawn size (so
+    its 9.5-pt labels read at that size). A screenshot of the whole page goes to _build/browser/."""
+    browser.set_window_size(width, 1000)
+    try:
+        errors = _open(browser, f"{site}/{lang}/{page}.html")
+        assert not errors, errors
+        found = browser.execute_script(_LAYOUT)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(width, min(height, 16000))
+        browser.save_screenshot(str(SHOTS / f"{lang}-{page.split('/')[-1]}-{width}.png"))
+    finally:
+        browser.set_window_size(1280, 1000)
+    assert found["tables"], f"{page}: no table"
+    assert not found["wide"], f"{lang}/{page} at {width} px, wider than the column with no scroll: {found['wide']}"
+    assert not found["noAlt"], f"{lang}/{page}: images without alt text: {found['noAlt']}"
+    assert not found["noCaption"], f"{lang}/{page}: images without a caption: {found['noCaption']}"
+    if width == 1400:
+        assert not found["shrunk"], f"{lang}/{page}: figures shrunk below their size: {found['shrunk']}"

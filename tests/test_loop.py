@@ -6,6 +6,9 @@ mean of frame probabilities computed by hand and scikit-learn's AUC.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -226,6 +229,25 @@ def test_the_store_key_follows_the_configuration_the_code_and_the_threads(tmp_pa
         torch.set_num_threads(threads)
     monkeypatch.setattr(train_module, "code_digest", lambda: "another version of the code")
     assert train_module.run_key(config) != key
+
+
+def test_the_code_digest_follows_every_module_but_the_presentation_one(tmp_path, monkeypatch):
+    """A copy of the package: editing a model's module changes the digest, editing yangbook/show.py
+    (tables and the figures' style) does not."""
+    import shutil
+    import types
+
+    import yangbook
+    from yangbook.deepfake import train as train_module
+
+    copy = tmp_path / "yangbook"
+    shutil.copytree(Path(yangbook.__file__).parent, copy, ignore=shutil.ignore_patterns("data", "weights", "__pycache__"))
+    monkeypatch.setitem(sys.modules, "yangbook", types.SimpleNamespace(__file__=str(copy / "__init__.py")))
+    before = train_module.code_digest()
+    (copy / "show.py").write_text((copy / "show.py").read_text() + "\n# a comment\n")
+    assert train_module.code_digest() == before
+    (copy / "deepfake" / "mesonet.py").write_text((copy / "deepfake" / "mesonet.py").read_text() + "\n# a comment\n")
+    assert train_module.code_digest() != before
 
 
 def test_the_store_rejects_what_it_cannot_key(tmp_path, monkeypatch):

@@ -294,10 +294,10 @@ def test_chapters_print_test_aucs_that_show_learning(html_dir):
 
     meso = text("mesonet.html")
     # the MesoNet chapter's table: test set, faces, self-blend AUC, swap AUC, both AUC, accuracy
-    row = lambda name: re.search(rf"blends, {name}\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", meso)  # noqa: E731
+    row = lambda name: re.search(rf"blends, {name}\s+[\d,]+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", meso)  # noqa: E731
     from yangbook.utils import compare
 
-    faces = int(re.search(r"blends, c23\s+(\d+)", meso).group(1))           # real faces, as many forged
+    faces = int(re.search(r"blends, c23\s+([\d,]+)", meso).group(1).replace(",", ""))           # real faces, as many forged
     c23, c40 = float(row("c23").group(3)), float(row("c40").group(3))
     # what the page claims, by the book's standard: one run, far better than chance at c23 and at c40
     assert compare([c23], 0.5, items=(faces, faces)).higher, f"Meso-4 on the c23 blends printed AUC {c23}"
@@ -305,9 +305,9 @@ def test_chapters_print_test_aucs_that_show_learning(html_dir):
     xc = text("xception.html")
     # the Xception chapter's table: test set, items, then mean ± half-width of the 95 % interval, Meso-4
     # then Xception; the reduced Xception's interval lies above chance
-    means = re.search(r"blends, c23\s+(\d+)\s+([\d.]+) ± ([\d.]+)\s+([\d.]+) ± ([\d.]+)", xc)
+    means = re.search(r"blends, c23\s+([\d,]+)\s+([\d.]+)\s*±\s*([\d.]+)\s+([\d.]+)\s*±\s*([\d.]+)", xc)
     assert means, "the Xception chapter must print mean ± half-width over seeds and test items"
-    assert int(means.group(1)) >= 600, f"the Xception chapter's c23 test set has only {means.group(1)} faces"
+    assert int(means.group(1).replace(",", "")) >= 600, f"the Xception chapter's c23 test set has only {means.group(1)} faces"
     assert float(means.group(4)) - float(means.group(5)) > 0.5, f"reduced Xception on the c23 blends: {means.group(0)}"
 
 

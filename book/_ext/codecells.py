@@ -4,7 +4,7 @@ In the HTML of a notebook page, before myst-nb wraps hidden inputs in a ``<detai
 
 * an **exported cell longer than** ``codecells_fold_lines`` (40) lines is folded, and its summary line
   says what it defines: "Show the code (85 lines): defines MultiHeadAttention, attention";
-* a cell that **only prints, glues or draws** (every statement a call of ``print``, ``glue``,
+* a cell that **only prints, glues or draws** (every statement a call of ``print``, ``glue``, ``glue_figure``,
   ``display`` or of a figure's ``plt``/``fig``/``ax``, an import, or a loop of such calls) is folded with
   the summary "Show the code"; its output stays in view;
 * a cell tagged ``hide-input`` by hand gets the same summary.
@@ -27,7 +27,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 __version__ = "1.0"
 CATALOGUE = "codecells"
 LOCALE = Path(__file__).parent / "locale"
-SHOW_CALLS = {"print", "glue", "display", "plt", "fig", "ax", "axes", "axs"}
+SHOW_CALLS = {"print", "glue", "glue_figure", "display", "use_book_style", "plt", "fig", "ax", "axes", "axs"}
 HIDDEN_TAGS = {"hide-input", "hide-cell", "remove-input", "remove-cell"}
 
 

@@ -650,21 +650,32 @@ def render_face(
 
 
 # --- book/deepfake/render.md ---
-def show_row(images, titles, height: float = 2.0, suptitle=None):
-    """Show images side by side, each with its title (greyscale for 2-D arrays)."""
+def show_row(images, titles, height: float = 2.0, suptitle=None, ncols=None):
+    """Draw images side by side, each with its title (greyscale for 2-D arrays), ``height`` inches
+    each, in rows of ``ncols`` (default: all in one row). Returns the figure."""
     import matplotlib.pyplot as plt
 
+    ncols = min(ncols or len(images), len(images))
+    nrows = -(-len(images) // ncols)
+    lines = max((str(t).count("\n") + 1 for t in titles if t), default=0)
     fig, axes = plt.subplots(
-        1, len(images), figsize=(height * len(images), height + 0.3), squeeze=False
+        nrows,
+        ncols,
+        figsize=(
+            height * ncols,
+            (height + 0.12 + 0.2 * lines) * nrows + (0.3 if suptitle else 0),
+        ),
+        squeeze=False,
     )
-    for ax, im, t in zip(axes[0], images, titles):
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, im, t in zip(axes.ravel(), images, titles):
         ax.imshow(im, cmap="gray" if np.ndim(im) == 2 else None)
         ax.set_title(t)
-        ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
-    plt.show()
+    return fig
 
 
 # --- book/deepfake/render.md ---
