@@ -133,6 +133,7 @@ def test_every_page_draws_in_the_house_style():
 
     rc = mpl.rc_params_from_file(str(STYLE), use_default_template=False)
     assert rc["figure.dpi"] == 100 and rc["figure.figsize"][0] <= 7.6
+    assert int(rc["pdf.fonttype"]) == 42  # the PDF's figures embed real fonts (test_pdf: no Type 3)
     for key in ("font.size", "axes.labelsize", "xtick.labelsize", "ytick.labelsize", "legend.fontsize",
                 "axes.titlesize"):
         assert float(rc[key]) >= 9, (key, rc[key])
