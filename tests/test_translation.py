@@ -228,7 +228,7 @@ SENSES = {
         other=r"multi-head|talking-head|\bhead[- ](?:start|motion|moves)\b"
               r"|\b(?:one|two|four|eight|sixteen|several|many|single|\d+) heads?\b|\b(?:each|every) head\b"
               r"|\ba head (?:does|picking)\b|\bheads? of (?:the )?(?:first|last|every) layer\b|\blayer's heads\b"
-              r"|\bper layer and head\b"
+              r"|\bper layer and head\b|\bper head and layer\b"
               r"|\b(?:number|batch|average) of (?:several )?heads\b|\bover (?:the )?heads\b|\bbase's heads\b"
               r"|\bseparates the heads\b|\bheads of width\b|\bheads, key size\b|\bhead counts?\b",
         not_zh=r"头部|分类头"),

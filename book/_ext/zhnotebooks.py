@@ -34,6 +34,7 @@ NOTEBOOK_DIR = Path("locales") / ZH / "notebooks"     # relative to the book's s
 _HEADING = re.compile(r"^(#{1,6}\s+)(.*)$")
 _ITEM = re.compile(r"^(\s*(?:[*+-]|\d+[.)])\s+)(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_DIRECTIVE = re.compile(r"^\s*(?::::|:[a-z][a-z-]*:(?:\s|$))")
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 
 
@@ -119,6 +120,10 @@ def translate_markdown(text: str, catalog: dict[str, str]) -> tuple[str, int, in
             found = catalog.get(m.group(2).strip())
             done += found is not None
             out.append(m.group(1) + (found if found is not None else m.group(2)))
+        elif _DIRECTIVE.match(line):  # a colon fence (:::{glue:figure} ...) or one of its options
+            flush(block, item_prefix, item_indent)
+            block, item_prefix, item_indent = [], "", ""
+            out.append(line)
         elif line.lstrip().startswith("|"):
             flush(block, item_prefix, item_indent)
             block, item_prefix, item_indent = [], "", ""
