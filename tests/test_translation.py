@@ -225,7 +225,7 @@ def _glossary():
 SENSES = {
     "head": dict(  # the output layers of a classifier, not an attention head of Part I
         en=r"\bheads?\b",
-        other=r"multi-head|talking-head|\bhead[- ](?:start|motion|moves)\b"
+        other=r"multi-head|talking-head|\bhead[- ](?:start|motion|moves|shifting)\b"
               r"|\b(?:one|two|four|eight|sixteen|several|many|single|\d+) heads?\b|\b(?:each|every) head\b"
               r"|\ba head (?:does|picking)\b|\bheads? of (?:the )?(?:first|last|every) layer\b|\blayer's heads\b"
               r"|\bper layer and head\b|\bper head and layer\b"
