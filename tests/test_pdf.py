@@ -109,7 +109,7 @@ def _translation(md: Path, msgid: str) -> str | None:
 
 
 def _executed_image_outputs() -> int:
-    """PNG/JPEG outputs of the book's notebook pages, read from the execution cache (the figures the
+    """PNG/JPEG outputs of the book's notebook pages, shown or glued, read from the execution cache (the figures the
     PDF must show; myst-nb's jupyter_execute/ copies lack the outputs that came from the cache)."""
     import jupytext
     from jupyter_cache import get_cache
@@ -125,7 +125,8 @@ def _executed_image_outputs() -> int:
         for cell in cache.get_cache_bundle(record.pk).nb.cells:
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
-                count += any(mime in data for mime in ("image/png", "image/jpeg"))
+                # a glued figure (yangbook.show.glue_figure) is kept as application/papermill.record/image/png
+                count += any(key.endswith(("image/png", "image/jpeg")) for key in data)
     return count
 
 
