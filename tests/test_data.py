@@ -257,23 +257,49 @@ def test_blend_of_a_non_square_image():
 
 # --- real faces (yangbook.deepfake.realdata) ---------------------------------------------------------
 
-def test_haar_finds_the_astronauts_face_and_both_eyes():
+def test_blazeface_finds_the_astronauts_face_and_eyes():
     from skimage import data as skdata
 
     from yangbook.deepfake import realdata as RD
     img = skdata.astronaut()
-    boxes = RD.detect_faces(img)
-    assert len(boxes) == 1
-    x, y, w, h = boxes[0]
+    faces = RD.detect_faces(img)
+    assert len(faces) == 1 and faces[0].score > 0.8
+    x, y, w, h = faces[0].box
     # Eileen Collins's face: the box must contain the centre of her face, at about (225, 115)
     assert x < 225 < x + w and y < 115 < y + h and 70 < w < 130
-    eyes = RD.detect_eyes(img, boxes[0])
-    assert len(eyes) == 2
-    (lx, ly), (rx, ry) = eyes[:, :2] + eyes[:, 2:] / 2
+    assert faces[0].keypoints.shape == (6, 2)
+    (lx, ly), (rx, ry) = faces[0].eyes  # her right eye first: on the left of the photograph
     assert lx < x + w / 2 < rx and abs(ly - ry) < 10 and y < ly < y + h / 2
     # the FaceForensics++ crop: 1.3 times the box, square, centred
-    cx, cy, s, s2 = RD.enlarge_box(boxes[0], img.shape)
-    assert s == s2 == int(1.3 * w) and abs(cx + s / 2 - (x + w / 2)) <= 1
+    cx, cy, s, s2 = RD.enlarge_box(faces[0].box, img.shape)
+    assert s == s2 == int(1.3 * max(w, h)) and abs(cx + s / 2 - (x + w / 2)) <= 1
+    # a greyscale copy finds the same face; a blank image none; the box follows the image's size
+    assert RD.detect_faces(img.mean(axis=2).astype(np.uint8))[0].side == pytest.approx(w, abs=6)
+    assert RD.detect_faces(np.zeros((64, 64, 3), np.uint8)) == []
+    with pytest.raises(ValueError, match="min_score"):
+        RD.detect_faces(img, min_score=0.2)
+    with pytest.raises(TypeError, match="Face"):
+        RD.template_landmarks((x, y, w, h))
+
+
+def test_the_one_video_reader(ffpp_tree, tmp_path):
+    from yangbook.deepfake import realdata as RD
+    path = ffpp_tree / "original_sequences/youtube/c23/videos/000.mp4"
+    every = [k for k, _ in RD.iter_frames(path)]
+    assert every == list(range(len(every))) and len(every) >= 6
+    picks = [k for k, _ in RD.iter_frames(path, 4)]
+    assert picks == np.linspace(0, len(every) - 1, 4).round().astype(int).tolist()
+    frames, fps = RD.read_video(path)
+    # the sampled frames are exactly the frames of a full decode
+    for k, frame in RD.iter_frames(path, 3):
+        assert np.array_equal(frame, frames[k])
+    assert fps > 0 and frames.dtype == np.uint8
+    assert len(list(RD.iter_frames(path, 3 * len(every), distinct=True))) == len(every)
+    with pytest.raises(FileNotFoundError, match="no such video"):
+        list(RD.iter_frames(tmp_path / "missing.mp4"))
+    (tmp_path / "notes.mp4").write_text("not a video")
+    with pytest.raises(ValueError, match="notes.mp4: cannot be read as a video"):
+        list(RD.iter_frames(tmp_path / "notes.mp4"))
 
 
 def test_enlarge_box_stays_inside_the_image():

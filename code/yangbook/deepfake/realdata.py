@@ -67,7 +67,7 @@ def load_real_faces(n_lfw: int = 100, lfw_size: int = 100, n_carphone: int = 0) 
             {"name": f"lfw_{k:03d}", "image": np.repeat(g8[..., None], 3, axis=2)}
         )
     if n_carphone:
-        from yangbook.deepfake.blink import carphone_path, read_video
+        from yangbook.deepfake.blink import carphone_path
 
         frames, _ = read_video(carphone_path("pristine"))
         for k in np.linspace(0, len(frames) - 1, n_carphone).round().astype(int):
@@ -85,67 +85,171 @@ def load_real_faces(n_lfw: int = 100, lfw_size: int = 100, n_carphone: int = 0) 
 
 
 # --- book/deepfake/realfaces.md ---
-_CASCADES = {}
+import contextlib
+import os
+from dataclasses import dataclass
 
 
-def cascade(name: str) -> "cv2.CascadeClassifier":
-    """OpenCV's trained Haar cascade ``haarcascade_<name>.xml`` (e.g. "frontalface_default", "eye")."""
-    if name not in _CASCADES:
-        folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-        if folder is None or not hasattr(cv2, "CascadeClassifier"):
-            raise RuntimeError(
-                f"this OpenCV ({cv2.__version__}) ships no Haar cascades; "
-                "install opencv-python-headless<5"
+@contextlib.contextmanager
+def quiet_native():
+    """Silence what native libraries write to file descriptor 2 (OpenCV's FFmpeg and libpng, MediaPipe's
+    TensorFlow Lite), so that none of it reaches a terminal or a page; Python's own errors still do."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def iter_frames(path, n=None, distinct: bool = False):
+    """(index, frame) for ``n`` frames sampled evenly from a video (every frame when ``n`` is None),
+    frames as (H, W, 3) uint8 RGB: the one video reader of the book and its tools.
+
+    The video is decoded once, from the start (frames that are not wanted are only grabbed, not
+    converted), so that the frames are exact where seeking would land on a key frame. ``distinct``:
+    sample each frame at most once (fewer than ``n`` when the video is shorter). FFmpeg's messages
+    are kept from the terminal; a file that is not a video is a ValueError that names it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such video file")
+    if n is not None and n < 1:
+        raise ValueError(f"iter_frames: n must be at least 1 (or None), got {n}")
+    with quiet_native():
+        cap = cv2.VideoCapture(str(path))
+    try:
+        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        if total <= 0:
+            raise ValueError(
+                f"{path}: cannot be read as a video (OpenCV finds no frames)"
             )
-        path = Path(folder) / f"haarcascade_{name}.xml"
-        clf = cv2.CascadeClassifier(str(path))
-        if not path.exists() or clf.empty():
-            raise FileNotFoundError(f"no Haar cascade at {path}")
-        _CASCADES[name] = clf
-    return _CASCADES[name]
+        if n is None:
+            picks = np.arange(total)
+        else:
+            picks = np.linspace(0, total - 1, min(n, total) if distinct else n)
+            picks = picks.round().astype(int)
+            picks = np.unique(picks) if distinct else picks
+        wanted = np.bincount(picks, minlength=total)  # how often each frame is yielded
+        for idx in range(int(picks.max()) + 1):
+            with quiet_native():
+                ok, frame = cap.read() if wanted[idx] else (cap.grab(), None)
+            if not ok:
+                if (
+                    n is None and idx > 0
+                ):  # the container announced more frames than it holds
+                    return
+                raise ValueError(f"{path}: cannot read frame {idx} of {total}")
+            for _ in range(wanted[idx]):
+                yield idx, np.ascontiguousarray(frame[..., ::-1])
+    finally:
+        cap.release()
 
 
-def _gray8(image) -> np.ndarray:
+def read_video(path) -> tuple[np.ndarray, float]:
+    """Every frame of a video as (T, H, W, 3) uint8 RGB, and its frame rate (``iter_frames``)."""
+    frames = np.stack([f for _, f in iter_frames(path)])
+    with quiet_native():
+        cap = cv2.VideoCapture(str(path))
+        fps = float(cap.get(cv2.CAP_PROP_FPS))
+        cap.release()
+    return frames, fps
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """A face found by ``detect_faces``: its box (x, y, w, h) in pixels, the detector's confidence, the
+    six BlazeFace keypoints (6, 2) in pixels - the two eyes (the person's right eye first, on the left
+    of a frontal photograph), the nose tip, the mouth centre and the two ear tragions - and the model
+    that found it ("near" or "far")."""
+
+    box: tuple
+    score: float
+    keypoints: np.ndarray
+    model: str
+
+    @property
+    def side(self) -> int:
+        """The longer side of the box, in pixels: the face's size as the book measures it."""
+        return max(self.box[2], self.box[3])
+
+    @property
+    def eyes(self) -> np.ndarray:
+        """The centres of the two eyes, (2, 2), the person's right eye first."""
+        return self.keypoints[:2]
+
+
+BLAZEFACE = {
+    "near": 0,
+    "far": 1,
+}  # MediaPipe's model_selection: short range, full range
+_BLAZEFACE = {}
+
+
+def _blazeface(model: str):
+    if model not in _BLAZEFACE:
+        with quiet_native():
+            from mediapipe.python.solutions import face_detection
+
+            _BLAZEFACE[model] = face_detection.FaceDetection(
+                model_selection=BLAZEFACE[model], min_detection_confidence=0.5
+            )
+    return _BLAZEFACE[model]
+
+
+def _rgb8(image) -> np.ndarray:
     image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
+    if (
+        image.dtype != np.uint8
+        or image.ndim not in (2, 3)
+        or (image.ndim == 3 and image.shape[2] != 3)
+        or 0 in image.shape
+    ):
         raise ValueError(
             f"need a non-empty uint8 greyscale or RGB image, got shape {image.shape} {image.dtype}"
         )
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image)
 
 
-def detect_faces(
-    image, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24
-) -> np.ndarray:
-    """Frontal faces as an (n, 4) int array of boxes (x, y, w, h), largest first."""
-    boxes = cascade("frontalface_default").detectMultiScale(
-        _gray8(image),
-        scaleFactor=scale_factor,
-        minNeighbors=min_neighbors,
-        minSize=(min_size, min_size),
-    )
-    boxes = np.asarray(boxes, dtype=int).reshape(-1, 4)
-    return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
+def _iou(a, b) -> float:
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
 
 
-def detect_eyes(image, face_box, min_neighbors: int = 5) -> np.ndarray:
-    """Eyes inside the upper 60 % of ``face_box``: at most two (x, y, w, h) boxes in image
-    coordinates, the largest two, sorted from left to right."""
-    x, y, w, h = (int(v) for v in face_box)
-    roi = _gray8(image)[y : y + int(0.6 * h), x : x + w]
-    if roi.size == 0:
-        return np.zeros((0, 4), int)
-    found = cascade("eye").detectMultiScale(
-        roi, 1.1, min_neighbors, minSize=(max(4, w // 10),) * 2
-    )
-    found = np.asarray(found, dtype=int).reshape(-1, 4)
-    found = found[np.argsort(-found[:, 2] * found[:, 3], kind="stable")][:2] + [
-        x,
-        y,
-        0,
-        0,
-    ]
-    return found[np.argsort(found[:, 0], kind="stable")]
+def detect_faces(image, min_score: float = 0.5) -> list:
+    """Every face that BlazeFace finds in an RGB (or greyscale) uint8 image, as ``Face`` objects, the
+    largest first: the near model's faces, and the far model's where none of the near model's overlaps
+    them. ``min_score``: the lowest confidence kept (0.5, MediaPipe's default, or higher)."""
+    if not 0.5 <= min_score <= 1:
+        raise ValueError(
+            f"detect_faces: min_score must be in [0.5, 1], got {min_score}"
+        )
+    rgb = _rgb8(image)
+    H, W = rgb.shape[:2]
+    faces = []
+    for model in BLAZEFACE:
+        with quiet_native():
+            found = _blazeface(model).process(rgb).detections or ()
+        for d in found:
+            b = d.location_data.relative_bounding_box
+            x0, y0 = max(round(b.xmin * W), 0), max(round(b.ymin * H), 0)
+            x1 = min(round((b.xmin + b.width) * W), W)
+            y1 = min(round((b.ymin + b.height) * H), H)
+            box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+            if d.score[0] < min_score or box[2] < 2 or box[3] < 2:
+                continue
+            if model == "far" and any(_iou(box, f.box) > 0.3 for f in faces):
+                continue
+            points = [(k.x * W, k.y * H) for k in d.location_data.relative_keypoints]
+            faces.append(
+                Face(box, float(d.score[0]), np.array(points, np.float32), model)
+            )
+    return sorted(faces, key=lambda f: -f.box[2] * f.box[3])
 
 
 # --- book/deepfake/realfaces.md ---
@@ -194,19 +298,17 @@ def _mean_template() -> np.ndarray:
 _TEMPLATE = []
 
 
-def template_landmarks(face_box, eyes=None) -> np.ndarray:
+def template_landmarks(face: Face) -> np.ndarray:
     """Approximate (68, 2) landmarks for a detected face: the mean procedural face placed by the
-    similarity that takes its eye centres to the detected eyes (or to default places in the box)."""
+    similarity that takes its eye centres to the face's two eye keypoints."""
+    if not isinstance(face, Face):
+        raise TypeError(
+            f"template_landmarks: need a Face from detect_faces, got {type(face).__name__}"
+        )
     if not _TEMPLATE:
         _TEMPLATE.append(_mean_template())
     T = _TEMPLATE[0]
-    x, y, w, h = (float(v) for v in face_box)
-    eyes = np.zeros((0, 4)) if eyes is None else np.asarray(eyes, float).reshape(-1, 4)
-    if len(eyes) == 2:
-        dst = eyes[:, :2] + eyes[:, 2:] / 2
-    else:
-        dst = np.array([[x + 0.27 * w, y + 0.37 * h], [x + 0.73 * w, y + 0.37 * h]])
-    A = _eye_similarity(_eye_centres(T), dst)
+    A = _eye_similarity(_eye_centres(T), np.asarray(face.eyes, np.float64))
     return (T @ A[:, :2].T + A[:, 2]).astype(np.float32)
 
 
@@ -224,10 +326,12 @@ def _eye_similarity(src, dst) -> np.ndarray:
     )
 
 
-def crop_face(image, box, landmarks=None, size: int = 256, scale: float = 1.3):
-    """Crop the FaceForensics++ square around ``box`` and resize it to ``size``.
+def crop_face(image, face, landmarks=None, size: int = 256, scale: float = 1.3):
+    """Crop the FaceForensics++ square around ``face`` (a ``Face`` or its box (x, y, w, h)) and resize
+    it to ``size``: the one face crop of the book's tools.
 
     Returns the crop (size, size, 3) uint8 and the landmarks moved into it (or None)."""
+    box = face.box if isinstance(face, Face) else face
     x0, y0, s, _ = enlarge_box(box, np.shape(image), scale)
     crop = cv2.resize(
         np.asarray(image)[y0 : y0 + s, x0 : x0 + s],
@@ -284,7 +388,7 @@ class RealFaceForgeryDataset(Dataset):
         strength: as in ``blend_forgery``.  seed: seed of the forgeries.
         n_lfw, n_carphone: LFW crops and carphone frames to use (``load_real_faces``).
         align: move each face to the training scale (``align_face``); False: the FaceForensics++ crop
-            of the Haar box (``crop_face``).
+            of the detected box (``crop_face``).
 
     A sample has the keys of ``FaceForgeryDataset``: image, label, method, identity (the index of the
     photograph in ``names``), landmarks (approximate), mask. ``names``, ``persons`` and ``colour`` hold,
@@ -306,13 +410,13 @@ class RealFaceForgeryDataset(Dataset):
         self.size, self.method, self.strength, self.seed = size, method, strength, seed
         self.faces, self.persons, self.colour = [], [], []
         for f in load_real_faces(n_lfw, n_carphone=n_carphone):
-            boxes = detect_faces(f["image"])
-            if len(boxes):
-                lm = template_landmarks(boxes[0], detect_eyes(f["image"], boxes[0]))
+            found = detect_faces(f["image"])
+            if found:
+                lm = template_landmarks(found[0])
                 crop, lm = (
                     align_face(f["image"], lm, size)
                     if align
-                    else crop_face(f["image"], boxes[0], lm, size)
+                    else crop_face(f["image"], found[0], lm, size)
                 )
                 self.faces.append((f["name"], crop, lm))
                 self.persons.append(f["person"])
@@ -408,44 +512,18 @@ def _read_split(path: Path) -> list:
     return pairs
 
 
-def iter_frames(path, n: int, distinct: bool = False):
-    """(index, frame) for ``n`` frames sampled evenly from a video, frames as (H, W, 3) uint8 RGB.
-
-    ``distinct``: sample each frame at most once (fewer than ``n`` when the video is shorter)."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        if total <= 0:
-            raise ValueError(
-                f"{path}: cannot be read as a video (OpenCV finds no frames)"
-            )
-        picks = (
-            np.linspace(0, total - 1, min(n, total) if distinct else n)
-            .round()
-            .astype(int)
-        )
-        for idx in np.unique(picks) if distinct else picks:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, int(idx))
-            ok, frame = cap.read()
-            if not ok:
-                raise ValueError(f"{path}: cannot read frame {idx} of {total}")
-            yield int(idx), np.ascontiguousarray(frame[..., ::-1])
-    finally:
-        cap.release()
-
-
 def read_frames(path, n: int) -> np.ndarray:
     """``n`` frames sampled evenly from a video, as (n, H, W, 3) uint8 RGB."""
     return np.stack([frame for _, frame in iter_frames(path, n)])
 
 
 def ffpp_face_crop(frame, size: int, scale: float = 1.3) -> np.ndarray:
-    """The FaceForensics++ crop of the largest Haar face in ``frame``, or a centred square if none."""
-    boxes = detect_faces(frame)
+    """The FaceForensics++ crop of the largest face in ``frame``, or a centred square if none."""
+    found = detect_faces(frame)
     H, W = frame.shape[:2]
     box = (
-        boxes[0]
-        if len(boxes)
+        found[0].box
+        if found
         else (
             W / 2 - min(H, W) / 2.6,
             H / 2 - min(H, W) / 2.6,
