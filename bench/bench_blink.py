@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from timing import median_seconds, use_all_cores
 
-from yangbook.deepfake.blink import LRCN, carphone_path, face_mesh_landmarks, read_video
+from yangbook.deepfake.blink import LRCN, carphone_path, face_mesh_landmarks
+from yangbook.deepfake.realdata import read_video
 
 
 def main() -> None:

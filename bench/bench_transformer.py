@@ -26,8 +26,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "code"))
-from yangbook.transformer import (MultiHeadAttention, PositionalEncoding, Transformer,  # noqa: E402
-                                  beam_search, greedy_decode)
+from yangbook.transformer.model import MultiHeadAttention, PositionalEncoding, Transformer
+from yangbook.transformer.decoding import beam_search, greedy_decode
 
 VOCAB, D, HEADS, LAYERS, D_FF = 1000, 256, 8, 3, 1024
 BATCH, SRC_LEN, TGT_LEN, PAD = 32, 40, 36, 0

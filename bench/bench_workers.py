@@ -17,7 +17,8 @@ import torch
 
 from yangbook.deepfake.benchmark import IMAGE_DETECTORS, PROTOCOL, image_set, store_image_detector
 from yangbook.deepfake.frequency import recalibrate_batch_norm
-from yangbook.deepfake.train import Detector, ImageBatches, train_detector
+from yangbook.deepfake.detector import Detector
+from yangbook.deepfake.train import ImageBatches, train_detector
 from yangbook.utils import run_in_workers, set_seed
 
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from yangbook.deepfake import benchmark
 from yangbook.deepfake.benchmark import PROTOCOL, check_protocol, method_aucs, run_benchmark
-from yangbook.deepfake.train import Detector
+from yangbook.deepfake.detector import Detector
 
 
 class Oracle(nn.Module):

@@ -120,7 +120,7 @@ def test_seed_base(monkeypatch):
 
 
 def test_the_store_tells_the_machines_apart(monkeypatch):
-    from yangbook.deepfake.train import run_key
+    from yangbook.deepfake.store import run_key
 
     monkeypatch.delenv("YANGBOOK_SEED_BASE", raising=False)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)

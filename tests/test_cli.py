@@ -19,7 +19,7 @@ import torch
 from yangbook import cli, detect
 from yangbook.deepfake.mesonet import Meso4, load_keras_weights, released_weights
 from yangbook.deepfake.realdata import crop_face, detect_faces, load_real_faces
-from yangbook.deepfake.train import Detector
+from yangbook.deepfake.detector import Detector
 
 
 @pytest.fixture(scope="module")

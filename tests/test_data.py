@@ -377,7 +377,9 @@ def test_ffpp_runs_through_the_one_loop(ffpp_tree):
     from torch.utils.data import DataLoader
 
     from yangbook.deepfake import realdata as RD
-    from yangbook.deepfake.train import Detector, evaluate, train_detector
+    from yangbook.deepfake.detector import Detector
+    from yangbook.deepfake.metrics import evaluate
+    from yangbook.deepfake.train import train_detector
 
     class Tiny(nn.Module):
         head_convention = "logit-fake"

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from yangbook.transformer import MultiHeadAttention, transformer_lr
+from yangbook.transformer.model import MultiHeadAttention
+from yangbook.transformer.training import transformer_lr
 from yangbook.transformer_experiments import (BASE, VariantAttention, average_checkpoints, build, check_config,
                                               learning_rate, run)
 
@@ -97,7 +98,8 @@ def test_row_b_counts_match_the_papers_with_values_of_full_width():
 def test_cached_decoding_is_the_models_own_for_every_variant(config):
     """Every attention the experiments build decodes the same with the cache as without it: the
     first step's logits agree with the full decoder's, and so do greedy outputs."""
-    from yangbook.transformer import IncrementalDecoder, greedy_decode, padding_mask
+    from yangbook.transformer.model import padding_mask
+    from yangbook.transformer.decoding import IncrementalDecoder, greedy_decode
     torch.manual_seed(0)
     model = build(check_config({**config, "dropout": 0.0}), vocab_size=20).eval()
     with torch.no_grad():                      # larger weights, so that a wrong scale shows
@@ -117,7 +119,8 @@ def test_cached_decoding_is_the_models_own_for_every_variant(config):
 
 
 def test_the_cache_refuses_an_attention_it_cannot_serve():
-    from yangbook.transformer import IncrementalDecoder, padding_mask
+    from yangbook.transformer.model import padding_mask
+    from yangbook.transformer.decoding import IncrementalDecoder
 
     class Foreign(torch.nn.Module):
         def forward(self, q, k, v, mask=None):
@@ -133,7 +136,7 @@ def test_the_cache_refuses_an_attention_it_cannot_serve():
 def test_the_papers_bias_free_projections_can_be_built():
     """attn_bias=False reaches every attention projection (4 per attention, 3 attentions a layer pair)
     and nothing else: the feed-forward networks keep their biases, as in the paper's FFN."""
-    from yangbook.transformer import Transformer
+    from yangbook.transformer.model import Transformer
     kw = dict(d_model=32, num_heads=4, num_layers=2, d_ff=64)
     with_bias, without = Transformer(20, 20, **kw), Transformer(20, 20, attn_bias=False, **kw)
     attentions = [m for m in without.modules() if isinstance(m, MultiHeadAttention)]

@@ -203,7 +203,7 @@ def test_two_gloo_processes_train_and_resume_exactly(ffpp, tmp_path):
     assert load_detector(checkpoint=full / "last.pt").model.input_size == 64
     # validation: each process scored its share, and the gathered AUC is the whole split's, scored
     # here again in one process from the last checkpoint
-    from yangbook.deepfake.train import evaluate
+    from yangbook.deepfake.metrics import evaluate
     import torch
     val = FS.FaceCrops("ffpp", ffpp, crops, "val", methods=("Deepfakes",), frames_per_video=100)
     res = evaluate(load_detector(checkpoint=full / "last.pt"), torch.utils.data.DataLoader(val, batch_size=4))

@@ -17,7 +17,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from yangbook.deepfake.datasets import FaceClipDataset, FaceForgeryDataset
-from yangbook.deepfake.train import Detector, EvalResult, ImageBatches, detector_loss, evaluate, train_detector
+from yangbook.deepfake.detector import Detector
+from yangbook.deepfake.loss import detector_loss
+from yangbook.deepfake.metrics import EvalResult, evaluate
+from yangbook.deepfake.train import ImageBatches, train_detector
 from yangbook.utils import set_seed
 
 
@@ -164,7 +167,7 @@ def test_float64_images_are_not_silently_wrong():
     assert isinstance(EvalResult(np.array([0, 1]), np.array([0.2, 0.8])).summary(), str)
 
 
-# --- the store of trained detectors (yangbook.deepfake.train.trained) -----------------------------
+# --- the store of trained detectors (yangbook.deepfake.store.trained) -----------------------------
 
 def _toy_run(tmp_path, monkeypatch):
     """A tiny detector trained through the store: (config, build, train, test images)."""
@@ -187,7 +190,7 @@ def _toy_run(tmp_path, monkeypatch):
 
 
 def test_the_store_gives_the_same_detector_whether_it_trains_or_reads(tmp_path, monkeypatch):
-    from yangbook.deepfake.train import store_dir, trained
+    from yangbook.deepfake.store import store_dir, trained
 
     config, build, train, x = _toy_run(tmp_path, monkeypatch)
     calls = []
@@ -214,7 +217,7 @@ def test_the_store_gives_the_same_detector_whether_it_trains_or_reads(tmp_path, 
 
 
 def test_the_store_key_follows_the_configuration_the_code_and_the_threads(tmp_path, monkeypatch):
-    from yangbook.deepfake import train as train_module
+    from yangbook.deepfake import store as train_module
 
     config, build, train, _ = _toy_run(tmp_path, monkeypatch)
     key = train_module.run_key(config)
@@ -238,7 +241,7 @@ def test_the_code_digest_follows_every_module_but_the_presentation_one(tmp_path,
     import types
 
     import yangbook
-    from yangbook.deepfake import train as train_module
+    from yangbook.deepfake import store as train_module
 
     copy = tmp_path / "yangbook"
     shutil.copytree(Path(yangbook.__file__).parent, copy, ignore=shutil.ignore_patterns("data", "weights", "__pycache__"))
@@ -251,7 +254,7 @@ def test_the_code_digest_follows_every_module_but_the_presentation_one(tmp_path,
 
 
 def test_the_store_rejects_what_it_cannot_key(tmp_path, monkeypatch):
-    from yangbook.deepfake.train import trained
+    from yangbook.deepfake.store import trained
 
     config, build, train, _ = _toy_run(tmp_path, monkeypatch)
     with pytest.raises(TypeError, match="plain JSON"):
@@ -279,7 +282,7 @@ def test_a_fresh_process_trains_the_same_detector_bit_for_bit(tmp_path, monkeypa
     import sys
     from pathlib import Path
 
-    from yangbook.deepfake.train import trained
+    from yangbook.deepfake.store import trained
 
     config, build, train, _ = _toy_run(tmp_path, monkeypatch)
     here, _ = trained(config, build, train)
@@ -290,7 +293,7 @@ import hashlib, sys, torch
 sys.path[:0] = [{str(root)!r}, {str(root.parent / 'code')!r}]
 torch.set_num_threads({torch.get_num_threads()})
 from test_loop import _toy_run
-from yangbook.deepfake.train import trained
+from yangbook.deepfake.store import trained
 class Patch:
     def setenv(self, k, v):
         import os; os.environ[k] = v

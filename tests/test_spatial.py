@@ -13,7 +13,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from yangbook.deepfake.mesonet import (InceptionLayer, Meso4, MesoInception4, load_keras_weights, released_weights,
                                        saliency_map)
-from yangbook.deepfake.train import Detector, EvalResult, detector_loss, evaluate, train_detector
+from yangbook.deepfake.detector import Detector
+from yangbook.deepfake.loss import detector_loss
+from yangbook.deepfake.metrics import EvalResult, evaluate
+from yangbook.deepfake.train import train_detector
 from yangbook.deepfake.xception import SeparableConv2d, Xception, XceptionBlock, count_macs
 from yangbook.utils import count_parameters, set_seed
 

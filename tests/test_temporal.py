@@ -145,7 +145,9 @@ def test_real_clips_train_and_score_by_video(ffpp_tree):
     from torch.utils.data import DataLoader
 
     from yangbook.deepfake.realdata import FaceForensicsPP
-    from yangbook.deepfake.train import Detector, evaluate, train_detector
+    from yangbook.deepfake.detector import Detector
+    from yangbook.deepfake.metrics import evaluate
+    from yangbook.deepfake.train import train_detector
 
     torch.manual_seed(0)
     clips = FaceForensicsPP(ffpp_tree, "train", "c23", methods=("Deepfakes",), frames_per_video=4, size=76,

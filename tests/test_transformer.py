@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from yangbook import transformer as T
+from yangbook.transformer import batching as TB, data as TD, decoding as TX, model as TM, training as TT
 from yangbook.utils import count_parameters
 
 ATOL = 1e-5
@@ -26,7 +26,7 @@ def test_sdpa_matches_torch(masked):
     torch.manual_seed(0)
     q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 6, 8), torch.randn(2, 3, 6, 4)
     mask = _pad_masks([6, 2], 6)[1] if masked else None
-    ours, weights = T.scaled_dot_product_attention(q, k, v, mask)
+    ours, weights = TM.scaled_dot_product_attention(q, k, v, mask)
     torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=ATOL, rtol=0)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 5))
 
@@ -36,7 +36,7 @@ def test_sdpa_matches_torch(masked):
 def test_mha_matches_torch_cross_attention_with_padding(fused, bias):
     torch.manual_seed(1)
     ref = nn.MultiheadAttention(32, 4, bias=bias, batch_first=True).eval()
-    ours = T.load_torch_mha(T.MultiHeadAttention(32, 4, bias=bias, fused=fused), ref).eval()
+    ours = TM.load_torch_mha(TM.MultiHeadAttention(32, 4, bias=bias, fused=fused), ref).eval()
     x, mem = torch.randn(3, 5, 32), torch.randn(3, 7, 32)
     pad, mask = _pad_masks([7, 4, 1], 7)
     expected, _ = ref(x, mem, mem, key_padding_mask=pad)
@@ -47,16 +47,16 @@ def test_mha_matches_torch_cross_attention_with_padding(fused, bias):
 def test_mha_matches_torch_causal_self_attention(fused):
     torch.manual_seed(2)
     ref = nn.MultiheadAttention(24, 3, batch_first=True).train()   # train mode with dropout 0: no fast path
-    ours = T.load_torch_mha(T.MultiHeadAttention(24, 3, fused=fused), ref)
+    ours = TM.load_torch_mha(TM.MultiHeadAttention(24, 3, fused=fused), ref)
     x = torch.randn(2, 6, 24)
     expected, _ = ref(x, x, x, attn_mask=nn.Transformer.generate_square_subsequent_mask(6), need_weights=False)
-    torch.testing.assert_close(ours(x, x, x, T.causal_mask(6)), expected, atol=ATOL, rtol=0)
+    torch.testing.assert_close(ours(x, x, x, TM.causal_mask(6)), expected, atol=ATOL, rtol=0)
 
 
 def test_mha_gradients_match_torch():
     torch.manual_seed(3)
     ref = nn.MultiheadAttention(16, 2, batch_first=True)
-    ours = T.load_torch_mha(T.MultiHeadAttention(16, 2), ref)
+    ours = TM.load_torch_mha(TM.MultiHeadAttention(16, 2), ref)
     x = torch.randn(2, 4, 16)
     ref(x, x, x, need_weights=False)[0].square().sum().backward()
     ours(x, x, x).square().sum().backward()
@@ -66,9 +66,9 @@ def test_mha_gradients_match_torch():
 
 def test_readable_and_fused_paths_agree():
     torch.manual_seed(4)
-    mha = T.MultiHeadAttention(32, 8).eval()
+    mha = TM.MultiHeadAttention(32, 8).eval()
     x, mem = torch.randn(2, 5, 32), torch.randn(2, 9, 32)
-    mask = T.causal_mask(9)[..., :5, :] & _pad_masks([9, 6], 9)[1]
+    mask = TM.causal_mask(9)[..., :5, :] & _pad_masks([9, 6], 9)[1]
     fused = mha(x, mem, mem, mask)
     mha.fused = False
     readable = mha(x, mem, mem, mask)
@@ -83,13 +83,13 @@ def test_fully_masked_query_row_is_zero_on_both_paths():
     q, k, v = torch.randn(2, 3, 4, 8, requires_grad=True), torch.randn(2, 3, 5, 8), torch.randn(2, 3, 5, 6)
     mask = torch.ones(2, 1, 4, 5, dtype=torch.bool)
     mask[0, 0, 2] = False                                        # query 2 of sentence 1 sees nothing
-    ours, weights = T.scaled_dot_product_attention(q, k, v, mask)
+    ours, weights = TM.scaled_dot_product_attention(q, k, v, mask)
     torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=ATOL, rtol=0)
     assert (ours[0, :, 2] == 0).all() and (weights[0, :, 2] == 0).all()
     torch.testing.assert_close(weights[1].sum(-1), torch.ones(3, 4))   # the other rows are untouched
     (grad,) = torch.autograd.grad(ours.sum(), q)
     assert not grad.isnan().any() and (grad[0, :, 2] == 0).all()
-    mha = T.MultiHeadAttention(16, 4).eval()
+    mha = TM.MultiHeadAttention(16, 4).eval()
     x, mem = torch.randn(2, 4, 16), torch.randn(2, 5, 16)
     fused = mha(x, mem, mem, mask)
     mha.fused = False
@@ -102,9 +102,9 @@ def test_fully_masked_query_row_is_zero_on_both_paths():
 @pytest.mark.parametrize("fused", [True, False])
 def test_masked_keys_do_not_influence_output(fused):
     torch.manual_seed(5)
-    mha = T.MultiHeadAttention(16, 4, fused=fused).eval()
+    mha = TM.MultiHeadAttention(16, 4, fused=fused).eval()
     x = torch.randn(2, 6, 16)
-    mask = T.causal_mask(6) & _pad_masks([6, 4], 6)[1]
+    mask = TM.causal_mask(6) & _pad_masks([6, 4], 6)[1]
     out = mha(x, x, x, mask)
     y = x.clone()
     y[1, 4:] = torch.randn(2, 16)            # change padded positions of sentence 2
@@ -119,10 +119,10 @@ def test_masked_keys_do_not_influence_output(fused):
 
 def test_bad_shapes_raise_value_error_naming_them():
     with pytest.raises(ValueError, match="d_model=30.*num_heads=4"):
-        T.MultiHeadAttention(30, 4)
+        TM.MultiHeadAttention(30, 4)
     with pytest.raises(ValueError, match="not divisible"):
-        T.Transformer(10, 10, d_model=30, num_heads=4)
-    mha = T.MultiHeadAttention(16, 4)
+        TM.Transformer(10, 10, d_model=30, num_heads=4)
+    mha = TM.MultiHeadAttention(16, 4)
     x = torch.randn(2, 5, 16)
     with pytest.raises(ValueError, match=r"\(2, 5, 8\)"):
         mha(x, torch.randn(2, 5, 8), torch.randn(2, 5, 8))
@@ -133,10 +133,10 @@ def test_bad_shapes_raise_value_error_naming_them():
     with pytest.raises(ValueError, match="boolean"):
         mha(x, x, x, torch.ones(2, 1, 1, 5))
     with pytest.raises(ValueError, match="src_vocab == tgt_vocab"):
-        T.Transformer(10, 12)
+        TM.Transformer(10, 12)
     with pytest.raises(ValueError, match=r"\(2, 3, 16\)"):
-        T.PositionalEncoding(8)(torch.randn(2, 3, 16))
-    tiny = T.Transformer(10, 10, d_model=8, num_heads=2, num_layers=1, d_ff=16)
+        TM.PositionalEncoding(8)(torch.randn(2, 3, 16))
+    tiny = TM.Transformer(10, 10, d_model=8, num_heads=2, num_layers=1, d_ff=16)
     with pytest.raises(ValueError, match=r"\[0, 10\).*to 12"):
         tiny(torch.tensor([[1, 12]]), torch.tensor([[1, 2]]))
     with pytest.raises(ValueError, match=r"\(2,\)"):
@@ -149,7 +149,7 @@ def test_bad_shapes_raise_value_error_naming_them():
 
 def test_positional_encoding_formula_and_linear_shift():
     d, n = 32, 120
-    pe = T.sinusoidal_encoding(n, d).double()
+    pe = TM.sinusoidal_encoding(n, d).double()
     ref = torch.tensor([[math.sin(p / 10000 ** (i / d)) if i % 2 == 0 else math.cos(p / 10000 ** ((i - 1) / d))
                          for i in range(d)] for p in range(n)], dtype=torch.float64)
     torch.testing.assert_close(pe, ref, atol=1e-4, rtol=0)
@@ -164,7 +164,7 @@ def test_positional_encoding_formula_and_linear_shift():
         fit = torch.linalg.lstsq(pe[:n - k], pe[k:]).solution
         torch.testing.assert_close(pe[:n - k] @ fit, pe[k:], atol=1e-4, rtol=0)
     x = torch.zeros(2, 10, d)
-    torch.testing.assert_close(T.PositionalEncoding(d, dropout=0.0)(x), pe[:10].float().expand(2, 10, d))
+    torch.testing.assert_close(TM.PositionalEncoding(d, dropout=0.0)(x), pe[:10].float().expand(2, 10, d))
 
 
 # --- encoder and decoder layers ------------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_positional_encoding_formula_and_linear_shift():
 def test_encoder_layer_matches_torch(norm_first):
     torch.manual_seed(6)
     ref = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=norm_first).train()
-    ours = T.load_torch_layer(T.EncoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first), ref)
+    ours = TM.load_torch_layer(TM.EncoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first), ref)
     x = torch.randn(3, 7, 32)
     pad, mask = _pad_masks([7, 5, 2], 7)
     torch.testing.assert_close(ours(x, mask), ref(x, src_key_padding_mask=pad), atol=ATOL, rtol=0)
@@ -183,16 +183,16 @@ def test_encoder_layer_matches_torch(norm_first):
 def test_decoder_layer_matches_torch(norm_first):
     torch.manual_seed(7)
     ref = nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True, norm_first=norm_first).train()
-    ours = T.load_torch_layer(T.DecoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first), ref)
+    ours = TM.load_torch_layer(TM.DecoderLayer(32, 4, 64, dropout=0.0, norm_first=norm_first), ref)
     x, mem = torch.randn(3, 5, 32), torch.randn(3, 7, 32)
     pad, mask = _pad_masks([7, 5, 2], 7)
     expected = ref(x, mem, tgt_mask=nn.Transformer.generate_square_subsequent_mask(5), memory_key_padding_mask=pad)
-    torch.testing.assert_close(ours(x, mem, T.causal_mask(5), mask), expected, atol=ATOL, rtol=0)
+    torch.testing.assert_close(ours(x, mem, TM.causal_mask(5), mask), expected, atol=ATOL, rtol=0)
 
 
 def _tiny(**kw):
     torch.manual_seed(8)
-    return T.Transformer(30, 30, d_model=32, num_heads=4, num_layers=2, d_ff=64, dropout=0.0, **kw).eval()
+    return TM.Transformer(30, 30, d_model=32, num_heads=4, num_layers=2, d_ff=64, dropout=0.0, **kw).eval()
 
 
 def test_model_is_causal_and_ignores_source_padding():
@@ -206,7 +206,7 @@ def test_model_is_causal_and_ignores_source_padding():
     torch.testing.assert_close(out2[:, :3], out[:, :3])
     assert not torch.allclose(out2[:, 3:], out[:, 3:])
     # a padded source position, hidden by an explicit mask, may hold any token
-    src_mask = T.padding_mask(src)
+    src_mask = TM.padding_mask(src)
     src3 = src.clone()
     src3[1, 3:] = torch.tensor([25, 26])
     out3 = model(src3, tgt, src_mask=src_mask)
@@ -228,7 +228,7 @@ def _by_hand(vocab, d, d_ff, layers=6):
 
 
 def test_parameter_counts_of_the_papers_models():
-    base, big = T.transformer_base(37_000), T.transformer_big(37_000)
+    base, big = TM.transformer_base(37_000), TM.transformer_big(37_000)
     n_base, n_big = count_parameters(base), count_parameters(big)
     assert n_base == _by_hand(37_000, 512, 2048) == 63_082_496
     assert n_big == _by_hand(37_000, 1024, 4096) == 214_245_376
@@ -240,7 +240,7 @@ def test_parameter_counts_of_the_papers_models():
 # --- decoding ------------------------------------------------------------------------------------
 
 def _logprob(model, src, ids, alpha):
-    tgt = torch.tensor([[T.BOS] + ids + [T.EOS]])
+    tgt = torch.tensor([[TD.BOS] + ids + [TD.EOS]])
     logp = torch.log_softmax(model(src, tgt[:, :-1]), -1)[0]
     total = logp.gather(-1, tgt[0, 1:, None]).sum().item()
     return total / ((5 + len(ids) + 1) / 6) ** alpha
@@ -251,14 +251,14 @@ def test_beam_one_is_greedy_decoding():
     torch.manual_seed(9)
     src = torch.randint(4, 30, (6, 7))
     src[2, 5:] = 0
-    greedy = T.greedy_decode(model, src, max_len=12)
-    assert T.beam_search(model, src, beam_size=1, max_len=12) == greedy      # as tensor2tensor: greedy
-    beam = T.beam_search(model, src, beam_size=4, max_len=12)
-    assert len(beam) == 6 and all(len(ids) <= 12 and T.EOS not in ids for ids in beam)
+    greedy = TX.greedy_decode(model, src, max_len=12)
+    assert TX.beam_search(model, src, beam_size=1, max_len=12) == greedy      # as tensor2tensor: greedy
+    beam = TX.beam_search(model, src, beam_size=4, max_len=12)
+    assert len(beam) == 6 and all(len(ids) <= 12 and TD.EOS not in ids for ids in beam)
     with pytest.raises(ValueError, match="beam_size"):
-        T.beam_search(model, src, beam_size=0)
+        TX.beam_search(model, src, beam_size=0)
     with pytest.raises(ValueError, match="alpha"):
-        T.beam_search(model, src, alpha=-0.5)
+        TX.beam_search(model, src, alpha=-0.5)
 
 
 class _NextTokenTable(nn.Module):
@@ -271,7 +271,7 @@ class _NextTokenTable(nn.Module):
             for token, p in row.items():
                 probs[prev, token] = p
         self.register_buffer("logits", (probs / probs.sum(-1, keepdim=True)).log())
-        self.pad_id = T.PAD
+        self.pad_id = TD.PAD
 
     def encode(self, src, src_mask=None):
         return torch.zeros(src.size(0), src.size(1), 1)
@@ -281,7 +281,7 @@ class _NextTokenTable(nn.Module):
 
 
 def _table_score(model, ids, alpha=0.6):
-    path = [T.BOS] + ids + [T.EOS]
+    path = [TD.BOS] + ids + [TD.EOS]
     return sum(model.logits[p, t].item() for p, t in zip(path, path[1:])) / ((5 + len(ids) + 1) / 6) ** alpha
 
 
@@ -289,7 +289,7 @@ def _random_table(seed, vocab_size=6):
     g = torch.Generator().manual_seed(seed)
     model = _NextTokenTable({}, vocab_size)
     probs = torch.rand(vocab_size, vocab_size, generator=g) ** 3
-    probs[:, T.EOS] *= 2                                           # end often enough to compare
+    probs[:, TD.EOS] *= 2                                           # end often enough to compare
     model.logits.copy_((probs / probs.sum(-1, keepdim=True)).log())
     return model
 
@@ -297,7 +297,7 @@ def _random_table(seed, vocab_size=6):
 def _brute_force(model, limit, alpha):
     """The best finished hypothesis with at most ``limit`` tokens (EOS included), by enumeration."""
     import itertools
-    tokens = [t for t in range(model.logits.size(0)) if t != T.EOS]
+    tokens = [t for t in range(model.logits.size(0)) if t != TD.EOS]
     best, best_score = None, -math.inf
     for n in range(limit):
         for ids in itertools.product(tokens, repeat=n):
@@ -310,24 +310,24 @@ def _brute_force(model, limit, alpha):
 def test_a_wide_beam_finds_the_best_hypothesis():
     """With a beam wide enough to hold every prefix, the search is exhaustive, so it must return the
     best hypothesis there is, early stopping included."""
-    src = torch.tensor([[4, T.EOS]])
+    src = torch.tensor([[4, TD.EOS]])
     for seed in range(8):
         model = _random_table(seed)
         for alpha in (0.0, 0.6, 1.0):
-            assert T.beam_search(model, src, beam_size=125, alpha=alpha, max_len=4) == [_brute_force(model, 4, alpha)]
+            assert TX.beam_search(model, src, beam_size=125, alpha=alpha, max_len=4) == [_brute_force(model, 4, alpha)]
 
 
 def test_the_search_with_one_hypothesis_never_scores_worse_than_greedy():
     """With k = 1 the search keeps greedy's path alive and every finished hypothesis aside: whatever
     it returns scores at least as well as greedy's output, when greedy ends within the limit."""
-    src = torch.tensor([[4, 4, 4, T.EOS]])
+    src = torch.tensor([[4, 4, 4, TD.EOS]])
     compared = 0
     for seed in range(30):
         model = _random_table(seed)
-        greedy = T.greedy_decode(model, src, max_len=10)[0]
+        greedy = TX.greedy_decode(model, src, max_len=10)[0]
         if len(greedy) < 10:
             compared += 1
-            searched = T._beam_search(model, src, T.BOS, T.EOS, 1, 0.6, 10)[0]
+            searched = TX._beam_search(model, src, TD.BOS, TD.EOS, 1, 0.6, 10)[0]
             assert _table_score(model, searched) >= _table_score(model, greedy) - 1e-9
     assert compared >= 10
 
@@ -342,9 +342,9 @@ def _stop_when_best_prefix_finished(model, src, k=4, alpha=0.6, max_len=12):
             if done:
                 cands.append((ids, lp, True))
                 continue
-            logp = torch.log_softmax(model.decode(torch.tensor([[T.BOS] + ids]), None)[0, -1], -1)
+            logp = torch.log_softmax(model.decode(torch.tensor([[TD.BOS] + ids]), None)[0, -1], -1)
             for t in range(logp.numel()):
-                cands.append((ids if t == T.EOS else ids + [t], lp + logp[t].item(), t == T.EOS))
+                cands.append((ids if t == TD.EOS else ids + [t], lp + logp[t].item(), t == TD.EOS))
         beams = sorted(cands, key=lambda c: -c[1])[:k]
         if beams[0][2]:
             beams = [b for b in beams if b[2]]
@@ -357,39 +357,39 @@ def test_beam_search_stops_on_the_length_penalty_bound_not_on_the_best_prefix():
     """After <bos>: P(<eos>) = 0.40 > P(a) = 0.38; after a: P(<eos>) = 0.99. The empty output is the
     most probable prefix after one step, but 'a <eos>' has the better penalised score."""
     A, B = 4, 5
-    model = _NextTokenTable({T.BOS: {T.EOS: 0.40, A: 0.38, B: 0.22}, A: {T.EOS: 0.99}, B: {T.EOS: 0.99}})
-    src = torch.tensor([[A, T.EOS]])
+    model = _NextTokenTable({TD.BOS: {TD.EOS: 0.40, A: 0.38, B: 0.22}, A: {TD.EOS: 0.99}, B: {TD.EOS: 0.99}})
+    src = torch.tensor([[A, TD.EOS]])
     assert _table_score(model, [A]) > _table_score(model, [])
     assert _stop_when_best_prefix_finished(model, src) == []              # the old rule: the worse one
-    assert T.greedy_decode(model, src) == [[]]
+    assert TX.greedy_decode(model, src) == [[]]
     for k in (2, 4):
-        assert T.beam_search(model, src, beam_size=k, alpha=0.6) == [[A]]
+        assert TX.beam_search(model, src, beam_size=k, alpha=0.6) == [[A]]
     # and it stops on the bound, long before its limit of 2 + 50 tokens
     calls, decode = [], model.decode
     model.decode = lambda *args: calls.append(1) or decode(*args)
-    T.beam_search(model, src, beam_size=4, alpha=0.6)
+    TX.beam_search(model, src, beam_size=4, alpha=0.6)
     assert len(calls) <= 3
     # with alpha = 0 the plain log-probability decides, and the empty output is right
-    assert T.beam_search(model, src, beam_size=4, alpha=0.0) == [[]]
+    assert TX.beam_search(model, src, beam_size=4, alpha=0.0) == [[]]
 
 
 def test_output_limit_is_each_sentences_input_length_plus_50():
     A = 4
-    never_ends = _NextTokenTable({T.BOS: {A: 1.0}, A: {A: 1.0}})
-    never_ends.logits[:, T.EOS] = -math.inf                              # EOS is impossible
-    src = torch.tensor([[A, A, A, A, A, A, A, T.EOS],                    # 8 tokens
-                        [A, A, T.EOS, 0, 0, 0, 0, 0]])                   # 3 tokens and padding
-    assert T.output_limits(src, T.PAD).tolist() == [58, 53]
-    for decode in (T.greedy_decode, lambda m, s: T.beam_search(m, s, beam_size=3)):
+    never_ends = _NextTokenTable({TD.BOS: {A: 1.0}, A: {A: 1.0}})
+    never_ends.logits[:, TD.EOS] = -math.inf                              # EOS is impossible
+    src = torch.tensor([[A, A, A, A, A, A, A, TD.EOS],                    # 8 tokens
+                        [A, A, TD.EOS, 0, 0, 0, 0, 0]])                   # 3 tokens and padding
+    assert TX.output_limits(src, TD.PAD).tolist() == [58, 53]
+    for decode in (TX.greedy_decode, lambda m, s: TX.beam_search(m, s, beam_size=3)):
         assert [len(ids) for ids in decode(never_ends, src)] == [58, 53]
-    assert [len(ids) for ids in T.greedy_decode(never_ends, src, max_len=5)] == [5, 5]
+    assert [len(ids) for ids in TX.greedy_decode(never_ends, src, max_len=5)] == [5, 5]
     with pytest.raises(ValueError, match="max_len"):
-        T.greedy_decode(never_ends, src, max_len=0)
+        TX.greedy_decode(never_ends, src, max_len=0)
 
 
-@pytest.mark.parametrize("decode", [T.greedy_decode,
-                                    lambda m, s: T.beam_search(m, s, beam_size=1),
-                                    lambda m, s: T.beam_search(m, s, beam_size=3)])
+@pytest.mark.parametrize("decode", [TX.greedy_decode,
+                                    lambda m, s: TX.beam_search(m, s, beam_size=1),
+                                    lambda m, s: TX.beam_search(m, s, beam_size=3)])
 def test_decoding_restores_the_models_mode(decode):
     model = _tiny()
     src = torch.tensor([[5, 6, 7, 2]])
@@ -404,14 +404,14 @@ def test_decoding_restores_the_models_mode(decode):
 def test_the_cache_gives_the_logits_of_the_whole_decoder(norm_first):
     """Reference: ``Transformer.decode`` on the whole prefix, whose last row a step must reproduce."""
     torch.manual_seed(3)
-    model = T.Transformer(40, 40, d_model=32, num_heads=4, num_layers=3, d_ff=64, norm_first=norm_first).eval()
+    model = TM.Transformer(40, 40, d_model=32, num_heads=4, num_layers=3, d_ff=64, norm_first=norm_first).eval()
     src = torch.randint(4, 40, (5, 9))
     src[2, 6:], src[4, 3:] = 0, 0                       # padded sources
     tgt = torch.randint(1, 40, (5, 8))
     tgt[1, 3] = 0                                       # a padding token inside a prefix is masked as a key
-    mask = T.padding_mask(src, 0)
+    mask = TM.padding_mask(src, 0)
     memory = model.encode(src, mask)
-    inc = T.IncrementalDecoder(model, memory, mask)
+    inc = TX.IncrementalDecoder(model, memory, mask)
     with torch.no_grad():
         for t in range(tgt.size(1)):
             want = model.decode(tgt[:, :t + 1], memory, mask)[:, -1]
@@ -425,12 +425,12 @@ def test_the_cache_gives_the_logits_of_the_whole_decoder(norm_first):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_cached_decoding_returns_what_the_uncached_path_returns(norm_first):
     torch.manual_seed(4)
-    model = T.Transformer(30, 30, d_model=32, num_heads=4, num_layers=2, d_ff=64, norm_first=norm_first).eval()
+    model = TM.Transformer(30, 30, d_model=32, num_heads=4, num_layers=2, d_ff=64, norm_first=norm_first).eval()
     for p in model.parameters():                        # sharper distributions: fewer near-ties
         p.data.mul_(3)
     src = torch.randint(4, 30, (7, 8))
     src[3, 5:] = 0
-    for decode, kwargs in ((T.greedy_decode, {}), (T.beam_search, {"beam_size": 4}), (T.beam_search, {"beam_size": 2})):
+    for decode, kwargs in ((TX.greedy_decode, {}), (TX.beam_search, {"beam_size": 4}), (TX.beam_search, {"beam_size": 2})):
         for max_len in (None, 15):
             fast = decode(model, src, max_len=max_len, cache=True, **kwargs)
             slow = decode(model, src, max_len=max_len, cache=False, **kwargs)
@@ -448,12 +448,12 @@ def test_the_cache_refuses_what_it_cannot_decode():
             return torch.zeros(tgt.size(0), tgt.size(1), 5)
 
     src = torch.tensor([[5, 6, 2]])
-    assert T.greedy_decode(NotATransformer(), src, max_len=3) == [[0, 0, 0]]      # cache=None: the full decoder
+    assert TX.greedy_decode(NotATransformer(), src, max_len=3) == [[0, 0, 0]]      # cache=None: the full decoder
     with pytest.raises(TypeError, match="needs a Transformer"):
-        T.greedy_decode(NotATransformer(), src, max_len=3, cache=True)
+        TX.greedy_decode(NotATransformer(), src, max_len=3, cache=True)
     model = _tiny()
     memory = model.encode(src)
-    inc = T.IncrementalDecoder(model, memory, T.padding_mask(src))
+    inc = TX.IncrementalDecoder(model, memory, TM.padding_mask(src))
     with pytest.raises(ValueError, match=r"one token per row, \(1,\)"):
         inc.step(torch.tensor([1, 2]))
 
@@ -461,17 +461,17 @@ def test_the_cache_refuses_what_it_cannot_decode():
 # --- data and training pieces --------------------------------------------------------------------
 
 def test_number_pairs_follow_num2words_and_cn2an():
-    assert T.number_pair(421305) == ("four hundred and twenty-one thousand, three hundred and five", "四十二万一千三百零五")
-    assert T.number_pair(105)[1] == "一百零五"
-    assert T.tokenize_en("twenty-one thousand, five") == ["twenty", "-", "one", "thousand", ",", "five"]
+    assert TD.number_pair(421305) == ("four hundred and twenty-one thousand, three hundred and five", "四十二万一千三百零五")
+    assert TD.number_pair(105)[1] == "一百零五"
+    assert TD.tokenize_en("twenty-one thousand, five") == ["twenty", "-", "one", "thousand", ",", "five"]
     with pytest.raises(ValueError):
-        T.number_pair(-3)
+        TD.number_pair(-3)
 
 
 def test_splits_are_deterministic_and_disjoint():
-    a, b = T.make_number_splits(seed=3), T.make_number_splits(seed=3)
+    a, b = TD.make_number_splits(seed=3), TD.make_number_splits(seed=3)
     assert a == b
-    assert a["train"] != T.make_number_splits(seed=4)["train"]
+    assert a["train"] != TD.make_number_splits(seed=4)["train"]
     sets = {k: set(v) for k, v in a.items()}
     assert len(sets["train"]) == len(a["train"]) and len(sets["test"]) == len(a["test"])
     assert not (sets["train"] & sets["valid"] or sets["train"] & sets["test"] or sets["valid"] & sets["test"])
@@ -481,28 +481,28 @@ def test_splits_are_deterministic_and_disjoint():
 
 
 def test_vocab_batches_cover_every_pair_once():
-    numbers = T.make_number_splits(seed=0, n_train=300, n_valid=10, n_test=10, n_extra=5)["train"]
-    vocab = T.Vocab(T.tokenize_en(T.number_pair(n)[0]) + T.tokenize_zh(T.number_pair(n)[1]) for n in numbers)
-    pairs = T.encode_pairs(numbers, vocab)
+    numbers = TD.make_number_splits(seed=0, n_train=300, n_valid=10, n_test=10, n_extra=5)["train"]
+    vocab = TD.Vocab(TD.tokenize_en(TD.number_pair(n)[0]) + TD.tokenize_zh(TD.number_pair(n)[1]) for n in numbers)
+    pairs = TD.encode_pairs(numbers, vocab)
     seen = []
-    for src, tgt in T.length_batches(pairs, max_tokens=200, seed=1):
+    for src, tgt in TB.length_batches(pairs, max_tokens=200, seed=1):
         assert src.size(0) * src.size(1) <= 200 and src.size(0) == tgt.size(0)
         for s, t in zip(src.tolist(), tgt.tolist()):
             seen.append("".join(vocab.decode(t)))
-            assert t[0] == T.BOS and T.EOS in t and T.EOS in s
-    assert sorted(seen) == sorted(T.number_pair(n)[1] for n in numbers)
-    assert vocab.encode(["million"]) == [T.UNK]
+            assert t[0] == TD.BOS and TD.EOS in t and TD.EOS in s
+    assert sorted(seen) == sorted(TD.number_pair(n)[1] for n in numbers)
+    assert vocab.encode(["million"]) == [TD.UNK]
 
 
 def test_label_smoothing_matches_torch():
     torch.manual_seed(10)
     logits, target = torch.randn(3, 7, 20), torch.randint(0, 20, (3, 7))
-    expected = F.cross_entropy(logits.view(-1, 20), target.view(-1), ignore_index=T.PAD, label_smoothing=0.1)
-    torch.testing.assert_close(T.label_smoothed_loss(logits, target, 0.1), expected)
+    expected = F.cross_entropy(logits.view(-1, 20), target.view(-1), ignore_index=TD.PAD, label_smoothing=0.1)
+    torch.testing.assert_close(TT.label_smoothed_loss(logits, target, 0.1), expected)
 
 
 def test_learning_rate_schedule_peaks_at_warmup():
-    lrs = [T.transformer_lr(s, 512, 4000) for s in range(1, 20001)]
+    lrs = [TT.transformer_lr(s, 512, 4000) for s in range(1, 20001)]
     assert max(range(len(lrs)), key=lrs.__getitem__) + 1 == 4000
     assert math.isclose(lrs[3999], 512 ** -0.5 * 4000 ** -0.5)
     assert math.isclose(lrs[15999] / lrs[3999], 0.5)            # inverse square root: 4x the steps, half

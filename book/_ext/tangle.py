@@ -5,7 +5,7 @@ walks the pages in table-of-contents order, starting at ``index.md`` and followi
 ``{toctree}``, reads each page with jupytext, and appends its exported cells to the module named by
 the page's front matter::
 
-    export: transformer        # -> code/yangbook/transformer.py
+    export: transformer.model  # -> code/yangbook/transformer/model.py
     export: deepfake.render    # -> code/yangbook/deepfake/render.py
 
 A cell may name another module with the option ``:module: <name>`` (for example the package's

@@ -5,12 +5,16 @@ tag ``export``; each generated file names the pages it comes from. Edit the page
 
 Modules:
     utils        seeding and parameter counting (page "Running the code")
-    transformer  the Transformer of "Attention Is All You Need": attention, the model, decoding, and
-                 the number-translation data (Part I; import it as ``yangbook.transformer``)
+    transformer  Part I, the Transformer of "Attention Is All You Need", a package: ``model``
+                 (attention to the whole model), ``data`` (the number-translation task), ``batching``,
+                 ``training`` (loss, schedule, validation), ``decoding`` (greedy, beam, the cache),
+                 ``scoring``
     deepfake     Part II, one module per section: the data (``render`` procedural faces and crops,
                  ``forgeries`` image forgeries, ``clips`` video and temporal forgeries, ``speech``
                  eSpeak NG speech and lip-sync forgeries, ``datasets``), ``realdata`` (real photographs
-                 and the FaceForensics++ loader), ``train`` (the one loop), ``mesonet``, ``xception``
+                 and the FaceForensics++ loader), the machinery of training (``detector`` the interface,
+                 ``loss``, ``metrics``, ``train`` the one loop, ``plots``, ``store`` of trained
+                 detectors), ``mesonet``, ``xception`` and the chapters after them
     detect       the scoring behind ``yangbook detect`` (page "The tool"); ``cli`` is its command line
     fullscale    ``yangbook train`` and ``yangbook extract-faces`` (page "Training at full scale")
 

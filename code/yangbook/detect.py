@@ -22,7 +22,7 @@ from yangbook.deepfake.realdata import (
     iter_frames,
     quiet_native,
 )
-from yangbook.deepfake.train import Detector
+from yangbook.deepfake.detector import Detector
 from yangbook.deepfake.xception import Xception
 
 RELEASED = {

@@ -417,7 +417,9 @@ from tqdm import tqdm
 
 from yangbook.detect import MODELS, save_checkpoint
 from yangbook.deepfake.datasets import FaceForgeryDataset
-from yangbook.deepfake.train import Detector, EvalResult, detector_loss, evaluate
+from yangbook.deepfake.detector import Detector
+from yangbook.deepfake.loss import detector_loss
+from yangbook.deepfake.metrics import EvalResult, evaluate
 
 
 def _datasets(cfg):

@@ -11,19 +11,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from yangbook.transformer import (
-    PAD,
-    MultiHeadAttention,
-    Transformer,
-    greedy_decode,
+from yangbook.transformer.model import MultiHeadAttention, Transformer
+from yangbook.transformer.data import PAD, number_task
+from yangbook.transformer.batching import length_batches, pad_batch
+from yangbook.transformer.training import (
     label_smoothed_loss,
-    length_batches,
-    number_task,
-    pad_batch,
-    score,
     transformer_lr,
     validation_point,
 )
+from yangbook.transformer.decoding import greedy_decode
+from yangbook.transformer.scoring import score
 from yangbook.utils import one_thread, run_in_workers, set_seed
 
 BASE = {

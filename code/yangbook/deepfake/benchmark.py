@@ -26,16 +26,10 @@ from yangbook.deepfake.lipsync import (
 )
 from yangbook.deepfake.mesonet import Meso4, MesoInception4
 from yangbook.deepfake.temporal import FrameAverage, RecurrentDetector, encode_clips
-from yangbook.deepfake.train import (
-    Detector,
-    ImageBatches,
-    dataset_tensors,
-    evaluate,
-    run_key,
-    store_dir,
-    train_detector,
-    trained,
-)
+from yangbook.deepfake.detector import Detector
+from yangbook.deepfake.metrics import evaluate
+from yangbook.deepfake.train import ImageBatches, dataset_tensors, train_detector
+from yangbook.deepfake.store import run_key, store_dir, trained
 from yangbook.deepfake.xception import count_macs
 from yangbook.utils import count_parameters, one_thread, run_in_workers, set_seed
 

@@ -43,7 +43,7 @@ def signed_sigmoid(w: torch.Tensor) -> torch.Tensor:
 import torch
 from torch import nn
 
-from yangbook.deepfake.train import check_image_batch
+from yangbook.deepfake.detector import check_image_batch
 
 
 def fad_edges(n: int) -> tuple[int, int]:

@@ -6,7 +6,7 @@
 import torch
 from torch import nn
 
-from yangbook.deepfake.train import check_image_batch
+from yangbook.deepfake.detector import check_image_batch
 
 KERAS_BN_EPS = 1e-3  # Keras' BatchNormalization default; PyTorch's is 1e-5
 KERAS_BN_MOMENTUM = (

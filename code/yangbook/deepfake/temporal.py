@@ -167,7 +167,7 @@ class InceptionC(nn.Module):
 import torch
 from torch import nn
 
-from yangbook.deepfake.train import check_image_batch
+from yangbook.deepfake.detector import check_image_batch
 
 
 class InceptionV3Features(nn.Module):

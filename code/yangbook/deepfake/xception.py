@@ -133,7 +133,7 @@ class XceptionBlock(nn.Module):
 import torch
 from torch import nn
 
-from yangbook.deepfake.train import check_image_batch
+from yangbook.deepfake.detector import check_image_batch
 
 
 class Xception(nn.Module):
@@ -221,7 +221,9 @@ class Xception(nn.Module):
 import torch
 
 from yangbook.deepfake.mesonet import Meso4
-from yangbook.deepfake.train import Detector, ImageBatches, train_detector, trained
+from yangbook.deepfake.detector import Detector
+from yangbook.deepfake.train import ImageBatches, train_detector
+from yangbook.deepfake.store import trained
 from yangbook.utils import one_thread
 
 COMPARED = {  # name: (configuration, network for a given input side, loss, epochs)
