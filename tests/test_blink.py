@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from yangbook.deepfake import blink as BK
-from yangbook.deepfake.clips import eye_aspect_ratio
+from yangbook.deepfake.clips import eye_aspect_ratio, find_blinks
 from yangbook.utils import count_parameters
 
 
@@ -60,32 +60,32 @@ def test_ear_matches_the_formula_and_both_layouts():
     eye = np.array([[0, 0], [3, -1], [7, -1.5], [10, 0], [7, 1.5], [3, 1]], float)
     lm68 = np.zeros((68, 2))
     lm68[36:42], lm68[42:48] = eye, eye + (30, 0)
-    assert BK.ear(lm68) == pytest.approx(0.25)
-    assert BK.ear(lm68) == pytest.approx(eye_aspect_ratio(lm68))           # the clips chapter's EAR
+    assert eye_aspect_ratio(lm68) == pytest.approx(0.25)
+    assert BK.eye_aspect_ratio is eye_aspect_ratio                          # one EAR, the clips chapter's
     mesh = np.zeros((478, 2))
     for idx, offset in zip(BK.MESH_EYES, (0, 30)):
         mesh[list(idx)] = eye + (offset, 0)
-    assert BK.ear(mesh) == pytest.approx(0.25) and BK.ear(mesh[:468]) == pytest.approx(0.25)
+    assert eye_aspect_ratio(mesh) == pytest.approx(0.25) and eye_aspect_ratio(mesh[:468]) == pytest.approx(0.25)
     lost = np.full((2, 468, 2), np.nan)
-    assert np.isnan(BK.ear(lost)).all()
+    assert np.isnan(eye_aspect_ratio(lost)).all()
     with pytest.raises(ValueError, match="K = 68"):
-        BK.ear(np.zeros((5, 70, 2)))
+        eye_aspect_ratio(np.zeros((5, 70, 2)))
 
 
-def test_threshold_blinks_and_runs():
+def test_find_blinks_and_runs():
     e = np.full(40, 0.3)
     e[5:8] = 0.1                # a blink of 3 frames
     e[20] = 0.15                # one frame
     e[30:33] = np.nan           # a lost face is never a closed eye
-    assert BK.threshold_blinks(e, 0.2) == [(5, 3), (20, 1)]
-    assert BK.threshold_blinks(e, 0.2, min_frames=2) == [(5, 3)]
+    assert find_blinks(e, 0.2) == [(5, 3), (20, 1)]
+    assert find_blinks(e, 0.2, min_frames=2) == [(5, 3)]
     assert BK.closed_runs([1, 1, 0, 1]) == [(0, 2), (3, 1)]
     assert BK.natural_blink_rate(e < 0.2, fps=20.0) == pytest.approx(2 * 60 / 2.0)   # 2 blinks in 2 s
     long_closure = np.zeros(100, bool)
     long_closure[10:40] = True  # 1.2 s at 25 fps: not a natural blink
     assert BK.natural_blink_rate(long_closure, 25.0) == 0
     with pytest.raises(ValueError, match="no face"):
-        BK.threshold_blinks(np.full(10, np.nan))
+        find_blinks(np.full(10, np.nan))
 
 
 def test_ear_windows_and_svm_find_a_blink_shape():
@@ -155,7 +155,7 @@ def test_blink_clips_carry_the_true_eye_state():
         s = ds[i]
         o = s["eye_open"].numpy()
         assert o.shape == (150,) and 0 <= o.min() and o.max() <= 1
-        e = BK.ear(s["landmarks"].numpy())
+        e = eye_aspect_ratio(s["landmarks"].numpy())
         closed_ears += list(e[o < 0.2])
         open_ears += list(e[o > 0.99])
     assert closed_ears and max(closed_ears) < min(open_ears)

@@ -91,12 +91,8 @@ def fetch_carphone() -> Path:
 # --- book/deepfake/blink.md ---
 import numpy as np
 
-# (p1 outer corner, p2, p3 upper lid, p4 inner corner, p5, p6 lower lid) of each eye
-MESH_EYES = (
-    (33, 160, 158, 133, 153, 144),
-    (263, 387, 385, 362, 380, 373),
-)  # face mesh, image-left eye first
-DLIB_EYES = (tuple(range(36, 42)), tuple(range(42, 48)))  # the 68-point layout
+# the six points of each eye in either layout, and the eye aspect ratio: the clips chapter's
+from yangbook.deepfake.clips import MESH_EYES, eye_aspect_ratio, eye_points
 
 
 def face_mesh_landmarks(frames, upscale: int = 2) -> np.ndarray:
@@ -133,51 +129,13 @@ def face_mesh_landmarks(frames, upscale: int = 2) -> np.ndarray:
     return out
 
 
-def eye_points(landmarks) -> np.ndarray:
-    """The six points of each eye, (..., 2, 6, 2), from 68-point (dlib layout) or 468/478-point (face
-    mesh) landmarks of shape (..., K, 2)."""
-    L = np.asarray(landmarks, np.float64)
-    layouts = {68: DLIB_EYES, 468: MESH_EYES, 478: MESH_EYES}
-    if L.ndim < 2 or L.shape[-1] != 2 or L.shape[-2] not in layouts:
-        raise ValueError(
-            f"eye_points: need landmarks (..., K, 2) with K = 68 (dlib) or 468/478 (face mesh), "
-            f"got shape {L.shape}"
-        )
-    return np.stack([L[..., list(idx), :] for idx in layouts[L.shape[-2]]], axis=-3)
-
-
-def ear(landmarks) -> np.ndarray:
-    """Eye aspect ratio (Soukupova and Cech, 2016), (||p2 - p6|| + ||p3 - p5||) / (2 ||p1 - p4||),
-    averaged over both eyes: (..., K, 2) landmarks -> (...). NaN where the landmarks are NaN."""
-    p = eye_points(landmarks)
-    d = lambda i, j: np.linalg.norm(p[..., i, :] - p[..., j, :], axis=-1)  # noqa: E731
-    return ((d(1, 5) + d(2, 4)) / (2 * d(0, 3))).mean(axis=-1)
-
-
 # --- book/deepfake/blink.md ---
 import numpy as np
 
-from yangbook.deepfake.clips import (
+from yangbook.deepfake.clips import (  # from the clips chapter: runs of closed frames, blinks
     closed_runs,
-)  # runs of closed frames, from the clips chapter
-
-
-def threshold_blinks(
-    ear_trace, threshold: float = 0.2, min_frames: int = 1
-) -> list[tuple[int, int]]:
-    """EAR thresholding: runs of at least ``min_frames`` frames with EAR below ``threshold``, as
-    (first frame, length). NaN frames (no face) are never closed."""
-    e = np.asarray(ear_trace, np.float64)
-    if e.ndim != 1 or len(e) == 0:
-        raise ValueError(
-            f"threshold_blinks: need a non-empty 1-D EAR trace, got shape {e.shape}"
-        )
-    if np.isnan(e).all():
-        raise ValueError(
-            "threshold_blinks: the trace has no face in any frame (all NaN)"
-        )
-    with np.errstate(invalid="ignore"):
-        return [r for r in closed_runs(e < threshold) if r[1] >= min_frames]
+    find_blinks,
+)
 
 
 def ear_windows(ear_trace, half: int = 6) -> np.ndarray:

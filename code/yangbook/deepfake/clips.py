@@ -328,19 +328,37 @@ def blink_pattern(kind: str = "natural", strength: float = 1.0):
     return (lerp(r0, 2.0), lerp(r1, 4.0)), (lerp(d0, 0.8), lerp(d1, 1.5))
 
 
-def eye_aspect_ratio(landmarks) -> np.ndarray:
-    """EAR of Soukupova and Cech, averaged over both eyes, for (..., 68, 2) landmarks -> (...)."""
+# (p1 outer corner, p2, p3 upper lid, p4 inner corner, p5, p6 lower lid) of each eye, image-left first
+DLIB_EYES = (
+    tuple(range(36, 42)),
+    tuple(range(42, 48)),
+)  # the 68-point layout of these clips
+MESH_EYES = (  # MediaPipe's 468-point face mesh (the blink chapter)
+    (33, 160, 158, 133, 153, 144),
+    (263, 387, 385, 362, 380, 373),
+)
+
+
+def eye_points(landmarks) -> np.ndarray:
+    """The six points of each eye, (..., 2, 6, 2), from 68-point (dlib layout) or 468/478-point (face
+    mesh) landmarks of shape (..., K, 2)."""
     L = np.asarray(landmarks, np.float64)
-    if L.shape[-2:] != (68, 2):
+    layouts = {68: DLIB_EYES, 468: MESH_EYES, 478: MESH_EYES}
+    if L.ndim < 2 or L.shape[-1] != 2 or L.shape[-2] not in layouts:
         raise ValueError(
-            f"eye_aspect_ratio: need (..., 68, 2) landmarks, got {L.shape}"
+            f"eye_points: need landmarks (..., K, 2) with K = 68 (dlib) or 468/478 (face mesh), "
+            f"got shape {L.shape}"
         )
+    return np.stack([L[..., list(idx), :] for idx in layouts[L.shape[-2]]], axis=-3)
 
-    def one(p):  # p: (..., 6, 2), corners at 0 and 3, upper lid 1 2, lower lid 4 5
-        d = lambda i, j: np.linalg.norm(p[..., i, :] - p[..., j, :], axis=-1)  # noqa: E731
-        return (d(1, 5) + d(2, 4)) / (2 * d(0, 3))
 
-    return 0.5 * (one(L[..., 36:42, :]) + one(L[..., 42:48, :]))
+def eye_aspect_ratio(landmarks) -> np.ndarray:
+    """Eye aspect ratio (Soukupova and Cech, 2016), (||p2 - p6|| + ||p3 - p5||) / (2 ||p1 - p4||),
+    averaged over both eyes: (..., K, 2) landmarks of either layout -> (...). NaN where the landmarks
+    are NaN. The book's one EAR: the clips here and the real video of the blink chapter."""
+    p = eye_points(landmarks)
+    d = lambda i, j: np.linalg.norm(p[..., i, :] - p[..., j, :], axis=-1)  # noqa: E731
+    return ((d(1, 5) + d(2, 4)) / (2 * d(0, 3))).mean(axis=-1)
 
 
 def closed_runs(closed) -> list[tuple[int, int]]:
@@ -352,16 +370,21 @@ def closed_runs(closed) -> list[tuple[int, int]]:
     return [(int(s), int(e - s)) for s, e in zip(edges[::2], edges[1::2])]
 
 
-def find_blinks(ear, fps: float, threshold: float = 0.2):
-    """Runs of consecutive frames with EAR below ``threshold``: a list of (start, duration) in seconds."""
-    ear = np.asarray(ear, np.float64)
-    if ear.ndim != 1 or len(ear) == 0:
+def find_blinks(
+    ear, threshold: float = 0.2, min_frames: int = 1
+) -> list[tuple[int, int]]:
+    """EAR thresholding: runs of at least ``min_frames`` frames with EAR below ``threshold``, as
+    (first frame, length). NaN frames (no face) are never closed; a trace without any face is an error.
+    The book's one blink finder."""
+    e = np.asarray(ear, np.float64)
+    if e.ndim != 1 or len(e) == 0:
         raise ValueError(
-            f"find_blinks: need a non-empty 1-D EAR trace, got shape {ear.shape}"
+            f"find_blinks: need a non-empty 1-D EAR trace, got shape {e.shape}"
         )
-    _check_clip_length(len(ear), fps, "find_blinks")
-    with np.errstate(invalid="ignore"):  # a NaN frame (no face) is never closed
-        return [(s / fps, n / fps) for s, n in closed_runs(ear < threshold)]
+    if np.isnan(e).all():
+        raise ValueError("find_blinks: the trace has no face in any frame (all NaN)")
+    with np.errstate(invalid="ignore"):
+        return [r for r in closed_runs(e < threshold) if r[1] >= min_frames]
 
 
 def natural_blink_rate(closed, fps: float, max_duration: float = 0.5) -> float:
@@ -379,7 +402,8 @@ def blink_rate(
     ear, fps: float, threshold: float = 0.2, max_duration: float = 0.5
 ) -> float:
     """Natural blinks (no longer than ``max_duration`` seconds below the threshold) per minute."""
-    find_blinks(ear, fps, threshold)  # the checks of the trace and the frame rate
+    find_blinks(ear, threshold)  # the checks of the trace
+    _check_clip_length(len(ear), fps, "blink_rate")
     with np.errstate(invalid="ignore"):
         return natural_blink_rate(
             np.asarray(ear, np.float64) < threshold, fps, max_duration
