@@ -210,3 +210,4 @@ def test_help_needs_no_torch():
     assert set(cli.RELEASED_NAMES) == set(detect.RELEASED)
     proc = subprocess.run([sys.executable, "-m", "yangbook", "detect", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--min-face" in proc.stdout and "--threshold" in proc.stdout
+    assert "--no-progress" in proc.stdout

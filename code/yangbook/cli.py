@@ -115,7 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--json", action="store_true", help="print the results as JSON")
     d.add_argument(
-        "--no-progress", action="store_true", help="no progress bar on videos"
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar per video (default: when stderr is a terminal)",
     )
     t = sub.add_parser(
         "train",
@@ -211,7 +214,7 @@ def main(argv=None) -> int:
     except (OSError, ValueError) as exc:
         print(f"yangbook detect: {exc}", file=sys.stderr)
         return 1
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
     results = [
         detect.detect_file(
             detector, p, args.frames, progress, args.min_face, args.threshold
