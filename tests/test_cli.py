@@ -211,3 +211,54 @@ def test_help_needs_no_torch():
     proc = subprocess.run([sys.executable, "-m", "yangbook", "detect", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--min-face" in proc.stdout and "--threshold" in proc.stdout
     assert "--no-progress" in proc.stdout
+
+
+def test_the_package_rooms_have_no_import_circle():
+    """The modules of yangbook import each other (at module level) without a circle; the command line
+    imports none of them until it has parsed its arguments; the tool's modules import no private name
+    of another module; and the training machinery and Part I live in modules named for what they hold."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    import yangbook
+
+    root = Path(yangbook.__file__).parent
+    modules = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    graph, private = {}, []
+    for name, path in modules.items():
+        deps = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("yangbook"):
+                deps.add(node.module)
+                deps.update(f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules)
+                if name in ("yangbook.cli", "yangbook.detect", "yangbook.fullscale"):
+                    private += [f"{name}: {node.module}.{a.name}" for a in node.names
+                                if a.name.startswith("_") and node.module in ("yangbook.cli", "yangbook.detect",
+                                                                             "yangbook.fullscale")]
+        graph[name] = {d for d in deps if d in modules and d not in (name, "yangbook")}
+    done, active = set(), []
+
+    def visit(n):
+        assert n not in active, "import circle: " + " -> ".join(active[active.index(n):] + [n])
+        if n in done:
+            return
+        active.append(n)
+        for d in sorted(graph[n]):
+            visit(d)
+        active.pop()
+        done.add(n)
+
+    for n in sorted(graph):
+        visit(n)
+    assert graph["yangbook.cli"] == set() and "yangbook.cli" not in graph["yangbook.fullscale"]
+    assert not private, private
+    homes = {"yangbook.deepfake.detector": "Detector", "yangbook.deepfake.loss": "detector_loss",
+             "yangbook.deepfake.metrics": "evaluate", "yangbook.deepfake.train": "train_detector",
+             "yangbook.deepfake.plots": "plot_roc", "yangbook.deepfake.store": "trained",
+             "yangbook.transformer.model": "Transformer", "yangbook.transformer.data": "number_task",
+             "yangbook.transformer.batching": "length_batches", "yangbook.transformer.training": "transformer_lr",
+             "yangbook.transformer.decoding": "beam_search", "yangbook.transformer.scoring": "score"}
+    for module, name in homes.items():
+        assert hasattr(importlib.import_module(module), name), (module, name)
