@@ -7,7 +7,8 @@ import argparse
 import json
 import sys
 
-# what `detect --help` states: the values of yangbook.detect, repeated here so that --help needs no torch
+# the command's defaults, which yangbook.detect takes from here (so that --help needs no torch), and the
+# released weights' names (yangbook.detect.RELEASED maps them to models)
 DEFAULT_MIN_FACE, DEFAULT_THRESHOLD = 80, 0.1
 RELEASED_NAMES = ("meso4-df", "meso4-f2f", "mesoinception-df", "mesoinception-f2f")
 

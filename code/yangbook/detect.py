@@ -101,10 +101,11 @@ def input_size(detector: Detector) -> int:
 # --- book/tool.md ---
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
-MIN_FACE = (
-    80  # px: the smallest face box that is judged (see "How large a face must be")
-)
-THRESHOLD = 0.1  # P(fake) from which a file is called fake: Meso-4 DF, the book's validation faces
+# the smallest face box that is judged (px) and the P(fake) from which a file is called fake (Meso-4
+# DF on the book's validation faces): see "How large a face must be"; defined once, in the command line
+# module, which --help reads without importing torch
+from yangbook.cli import DEFAULT_MIN_FACE as MIN_FACE
+from yangbook.cli import DEFAULT_THRESHOLD as THRESHOLD
 
 
 def score_faces(
